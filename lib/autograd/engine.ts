@@ -1,0 +1,182 @@
+/**
+ * Define-by-run autograd. Each differentiable op calls `recordOp` with its inputs and a backward
+ * rule; `backward()` walks the graph in reverse topological order and accumulates gradients.
+ * Gradient rules work on raw Float32Arrays: they receive the gradient of the op's output and
+ * return one gradient (same length as the input's data) or null per input.
+ */
+import type { Tensor } from '../tensor.js';
+
+export type BackwardRule = (gradOutput: Float32Array) => (Float32Array | null)[];
+
+export interface GradFn {
+  /** The op's name, for error messages and graph inspection. */
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  readonly backward: BackwardRule;
+}
+
+/** Marks a node whose graph was freed by a previous backward() without retainGraph. */
+export const RELEASED: GradFn = Object.freeze({
+  name: 'released',
+  inputs: [],
+  backward: () => {
+    throw new Error('unreachable');
+  },
+});
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Runs `fn` without recording any graph (inference): results do not require gradients and keep
+ * no references to their inputs. `fn` must be synchronous; for async code use `setGradEnabled`.
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      throw new TypeError(
+        'noGrad: fn must be synchronous (it returned a Promise); use setGradEnabled(false) around async code',
+      );
+    }
+    return r;
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Turns graph recording on or off; returns the previous setting. */
+export function setGradEnabled(enabled: boolean): boolean {
+  const prev = gradEnabled;
+  gradEnabled = enabled;
+  return prev;
+}
+
+/**
+ * Attaches a backward rule to `out` when recording is on and some input requires a gradient.
+ * Returns `out` for chaining.
+ */
+export function recordOp(
+  out: Tensor,
+  name: string,
+  inputs: readonly Tensor[],
+  backward: BackwardRule,
+): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.gradFn = { name, inputs, backward };
+  }
+  return out;
+}
+
+/** Reverse topological order of the graph below `root` (iterative: deep nets recurse too far). */
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: { t: Tensor; next: number }[] = [{ t: root, next: 0 }];
+  visited.add(root);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const inputs = top.t.gradFn?.inputs ?? [];
+    if (top.next < inputs.length) {
+      const child = inputs[top.next++];
+      if (child.requiresGrad && !visited.has(child)) {
+        visited.add(child);
+        stack.push({ t: child, next: 0 });
+      }
+    } else {
+      order.push(top.t);
+      stack.pop();
+    }
+  }
+  return order.reverse();
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward() can be called through it again (default false). */
+  retainGraph?: boolean;
+}
+
+/**
+ * Computes d(root)/d(leaf) for every leaf that requires a gradient and adds it into leaf.grad.
+ * `gradient` defaults to 1 for a one-element root.
+ */
+export function backward(root: Tensor, gradient?: Float32Array, opts: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new Error(
+      `backward: the tensor (shape [${root.shape.join(',')}]) does not require a gradient; no input of the computation has requiresGrad=true, or it was computed under noGrad`,
+    );
+  }
+  if (root.gradFn === RELEASED) {
+    throw new Error(
+      'backward: the graph below this tensor was already freed by an earlier backward(); pass { retainGraph: true } to the first call to run backward twice',
+    );
+  }
+  let seed: Float32Array;
+  if (gradient === undefined) {
+    if (root.size !== 1) {
+      throw new RangeError(
+        `backward: a gradient argument is required for a non-scalar tensor of shape [${root.shape.join(',')}]`,
+      );
+    }
+    seed = new Float32Array([1]);
+  } else {
+    if (gradient.length !== root.size) {
+      throw new RangeError(
+        `backward: gradient must have ${root.size} elements (shape [${root.shape.join(',')}]), got ${gradient.length}`,
+      );
+    }
+    seed = gradient;
+  }
+
+  const order = topoOrder(root);
+  // owned=false: the array may be shared with another input or be the caller's; copy before adding.
+  const grads = new Map<Tensor, { g: Float32Array; owned: boolean }>();
+  grads.set(root, { g: seed, owned: false });
+
+  for (const t of order) {
+    const entry = grads.get(t);
+    if (entry === undefined) continue;
+    grads.delete(t);
+    const fn = t.gradFn;
+    if (fn === null || fn === RELEASED) {
+      accumulateLeafGrad(t, entry.g);
+      continue;
+    }
+    if (t.retainsGrad) accumulateLeafGrad(t, entry.g);
+    const inputGrads = fn.backward(entry.g);
+    if (!opts.retainGraph) t.gradFn = RELEASED;
+    for (let i = 0; i < fn.inputs.length; i++) {
+      const input = fn.inputs[i];
+      const g = inputGrads[i];
+      if (!input.requiresGrad || g === null || g === undefined) continue;
+      if (g.length !== input.size) {
+        throw new Error(
+          `backward: internal error in the gradient of ${fn.name}: input ${i} has ${input.size} elements but its gradient has ${g.length}`,
+        );
+      }
+      const prev = grads.get(input);
+      if (prev === undefined) {
+        grads.set(input, { g, owned: false });
+      } else {
+        const acc = prev.owned ? prev.g : Float32Array.from(prev.g);
+        for (let j = 0; j < acc.length; j++) acc[j] += g[j];
+        grads.set(input, { g: acc, owned: true });
+      }
+    }
+  }
+}
+
+function accumulateLeafGrad(t: Tensor, g: Float32Array): void {
+  if (t.grad === null) {
+    t.grad = t.makeGradTensor(Float32Array.from(g));
+  } else {
+    const acc = t.grad.data as Float32Array;
+    for (let j = 0; j < acc.length; j++) acc[j] += g[j];
+  }
+}

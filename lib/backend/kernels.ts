@@ -1,0 +1,146 @@
+/**
+ * The kernel set: every heavy computation in convnet goes through this interface.
+ *
+ * Kernels take raw typed arrays and plain parameter objects (never Tensors) and write into
+ * outputs that the caller allocated. Outputs are overwritten, never accumulated into, unless a
+ * kernel's documentation says otherwise (gemm's `beta`). Geometry is computed once, in
+ * TypeScript, by `conv2dGeometry` / `pool2dGeometry` (./geometry.ts), and handed to whichever
+ * backend is active. Layout conventions match PyTorch: NCHW activations, OIHW weights,
+ * row-major matrices.
+ *
+ * Two implementations exist: the native addon (./native.ts) and plain TypeScript (./ts/).
+ */
+
+/** Instruction sets the native micro-kernels are written for; `ts` reports `scalar`. */
+export type Isa = 'avx2' | 'sse2' | 'neon' | 'scalar';
+
+/**
+ * C = alpha * op(A) * op(B) + beta * C, all row-major and contiguous.
+ * op(A) is m x k: A is stored m x k, or k x m when `transA`.
+ * op(B) is k x n: B is stored k x n, or n x k when `transB`.
+ * C is m x n. When beta is 0, C's previous contents are ignored (NaNs in C do not propagate).
+ */
+export interface GemmParams {
+  transA: boolean;
+  transB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  beta: number;
+}
+
+/** Everything a 2-D convolution kernel needs; built by `conv2dGeometry`. */
+export interface Conv2dGeometry {
+  batch: number;
+  inChannels: number;
+  inHeight: number;
+  inWidth: number;
+  outChannels: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  dilationH: number;
+  dilationW: number;
+  groups: number;
+  outHeight: number;
+  outWidth: number;
+}
+
+/** Everything a 2-D pooling kernel needs; built by `pool2dGeometry`. */
+export interface Pool2dGeometry {
+  batch: number;
+  channels: number;
+  inHeight: number;
+  inWidth: number;
+  kernelH: number;
+  kernelW: number;
+  strideH: number;
+  strideW: number;
+  padH: number;
+  padW: number;
+  outHeight: number;
+  outWidth: number;
+  /** avgPool2d only: divide by the full window including padding (PyTorch's default, true). */
+  countIncludePad: boolean;
+}
+
+/**
+ * A tensor viewed as [outer, channels, inner]: bias is indexed by the middle axis.
+ * NCHW conv output: outer = N, channels = C, inner = H*W. Linear output [N, F]: inner = 1.
+ */
+export interface BiasGeometry {
+  outer: number;
+  channels: number;
+  inner: number;
+}
+
+/** A row-major matrix [rows, cols]; softmax runs along each row (the last axis). */
+export interface RowsGeometry {
+  rows: number;
+  cols: number;
+}
+
+export interface Kernels {
+  readonly name: 'native' | 'ts';
+
+  gemm(p: GemmParams, a: Float32Array, b: Float32Array, c: Float32Array): void;
+
+  /** y[N, O, OH, OW] = conv(x[N, C, H, W], w[O, C/groups, KH, KW]) + bias[O] (bias may be null). */
+  conv2d(
+    g: Conv2dGeometry,
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    y: Float32Array,
+  ): void;
+  /** dx[N, C, H, W] from dy[N, O, OH, OW] and w. */
+  conv2dBackwardInput(g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
+  /** dw[O, C/groups, KH, KW] and, when given, dbias[O] = sum of dy over N, OH, OW. */
+  conv2dBackwardWeight(
+    g: Conv2dGeometry,
+    x: Float32Array,
+    dy: Float32Array,
+    dw: Float32Array,
+    dbias: Float32Array | null,
+  ): void;
+
+  /**
+   * y[N, C, OH, OW] = max over each window; padding never wins (acts as -Infinity).
+   * argmax[N, C, OH, OW] = index of the winner inside its input plane (h * inWidth + w), as
+   * PyTorch's return_indices.
+   */
+  maxPool2d(g: Pool2dGeometry, x: Float32Array, y: Float32Array, argmax: Int32Array): void;
+  /** dx (overwritten, zeroed first) receives dy at each argmax; overlapping windows add up. */
+  maxPool2dBackward(g: Pool2dGeometry, dy: Float32Array, argmax: Int32Array, dx: Float32Array): void;
+  avgPool2d(g: Pool2dGeometry, x: Float32Array, y: Float32Array): void;
+  avgPool2dBackward(g: Pool2dGeometry, dy: Float32Array, dx: Float32Array): void;
+
+  // Elementwise: y may be the same array as x (in place). Backward rules take the forward
+  // input (relu, leakyRelu) or the forward output (sigmoid, tanh), whichever is cheaper.
+  relu(x: Float32Array, y: Float32Array): void;
+  reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  leakyRelu(x: Float32Array, y: Float32Array, slope: number): void;
+  leakyReluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array, slope: number): void;
+  sigmoid(x: Float32Array, y: Float32Array): void;
+  sigmoidBackward(y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  tanh(x: Float32Array, y: Float32Array): void;
+  tanhBackward(y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+
+  /** y = x + bias broadcast along the channel axis (y may be x). */
+  biasAdd(g: BiasGeometry, x: Float32Array, bias: Float32Array, y: Float32Array): void;
+  /** dbias[c] = sum of dy over outer and inner. */
+  biasAddBackward(g: BiasGeometry, dy: Float32Array, dbias: Float32Array): void;
+
+  /** Row-wise softmax, numerically stable (the row max is subtracted first). */
+  softmax(g: RowsGeometry, x: Float32Array, y: Float32Array): void;
+  /** dx = y * (dy - sum(dy * y)) per row, from the forward output y. */
+  softmaxBackward(g: RowsGeometry, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** Row-wise log-softmax: x - max - log(sum(exp(x - max))). */
+  logSoftmax(g: RowsGeometry, x: Float32Array, y: Float32Array): void;
+  /** dx = dy - exp(y) * sum(dy) per row, from the forward output y. */
+  logSoftmaxBackward(g: RowsGeometry, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+}
