@@ -5,6 +5,12 @@
  */
 import { backward, type BackwardOptions, type GradFn } from './autograd/engine.js';
 import { defaultGenerator, type Generator } from './random.js';
+// Circular imports: the functional modules import Tensor, and the methods below call into them.
+// Nothing here runs at module load time, so either side may load first.
+import * as ew from './functional/elementwise.js';
+import * as mm from './functional/matmul.js';
+import * as rd from './functional/reduce.js';
+import * as sh from './functional/shape.js';
 
 export type DType = 'float32' | 'int32';
 export type TensorData = Float32Array | Int32Array;
@@ -162,6 +168,188 @@ export class Tensor {
   [Symbol.for('nodejs.util.inspect.custom')](): string {
     return this.toString();
   }
+
+  // -------------------------------------------------------------------------------------------
+  // Operations: each delegates to lib/functional (see there for semantics and gradients).
+
+  add(other: Tensor | number): Tensor {
+    return ew.add(this, other);
+  }
+
+  sub(other: Tensor | number): Tensor {
+    return ew.sub(this, other);
+  }
+
+  mul(other: Tensor | number): Tensor {
+    return ew.mul(this, other);
+  }
+
+  div(other: Tensor | number): Tensor {
+    return ew.div(this, other);
+  }
+
+  pow(exponent: Tensor | number): Tensor {
+    return ew.pow(this, exponent);
+  }
+
+  maximum(other: Tensor | number): Tensor {
+    return ew.maximum(this, other);
+  }
+
+  minimum(other: Tensor | number): Tensor {
+    return ew.minimum(this, other);
+  }
+
+  neg(): Tensor {
+    return ew.neg(this);
+  }
+
+  exp(): Tensor {
+    return ew.exp(this);
+  }
+
+  log(): Tensor {
+    return ew.log(this);
+  }
+
+  sqrt(): Tensor {
+    return ew.sqrt(this);
+  }
+
+  abs(): Tensor {
+    return ew.abs(this);
+  }
+
+  square(): Tensor {
+    return ew.square(this);
+  }
+
+  clamp(min?: number | null, max?: number | null): Tensor {
+    return ew.clamp(this, min, max);
+  }
+
+  eq(other: Tensor | number): Tensor {
+    return ew.eq(this, other);
+  }
+
+  ne(other: Tensor | number): Tensor {
+    return ew.ne(this, other);
+  }
+
+  lt(other: Tensor | number): Tensor {
+    return ew.lt(this, other);
+  }
+
+  le(other: Tensor | number): Tensor {
+    return ew.le(this, other);
+  }
+
+  gt(other: Tensor | number): Tensor {
+    return ew.gt(this, other);
+  }
+
+  ge(other: Tensor | number): Tensor {
+    return ew.ge(this, other);
+  }
+
+  sum(axis?: rd.Axis, keepDims = false): Tensor {
+    return rd.sum(this, axis, keepDims);
+  }
+
+  mean(axis?: rd.Axis, keepDims = false): Tensor {
+    return rd.mean(this, axis, keepDims);
+  }
+
+  max(axis?: rd.Axis, keepDims = false): Tensor {
+    return rd.max(this, axis, keepDims);
+  }
+
+  min(axis?: rd.Axis, keepDims = false): Tensor {
+    return rd.min(this, axis, keepDims);
+  }
+
+  argmax(axis?: number | null, keepDims = false): Tensor {
+    return rd.argmax(this, axis, keepDims);
+  }
+
+  argmin(axis?: number | null, keepDims = false): Tensor {
+    return rd.argmin(this, axis, keepDims);
+  }
+
+  variance(axis?: rd.Axis, opts?: rd.VarianceOptions): Tensor {
+    return rd.variance(this, axis, opts);
+  }
+
+  logsumexp(axis?: rd.Axis, keepDims = false): Tensor {
+    return rd.logsumexp(this, axis, keepDims);
+  }
+
+  /** reshape([2, 3]) or reshape(2, 3); one dimension may be -1. Shares the data. */
+  reshape(...shape: number[] | [readonly number[]]): Tensor {
+    return sh.reshape(this, dimsArg(shape));
+  }
+
+  /** Alias of reshape. */
+  view(...shape: number[] | [readonly number[]]): Tensor {
+    return sh.view(this, dimsArg(shape));
+  }
+
+  flatten(startDim = 0, endDim = -1): Tensor {
+    return sh.flatten(this, startDim, endDim);
+  }
+
+  squeeze(axis?: number | readonly number[]): Tensor {
+    return sh.squeeze(this, axis);
+  }
+
+  unsqueeze(axis: number): Tensor {
+    return sh.unsqueeze(this, axis);
+  }
+
+  /** Swaps dim0 and dim1 (default: the last two). */
+  transpose(dim0?: number, dim1?: number): Tensor {
+    return sh.transpose(this, dim0, dim1);
+  }
+
+  /** The transpose of a 2-D tensor. */
+  get T(): Tensor {
+    if (this.ndim !== 2) {
+      throw new RangeError(
+        `T: only 2-D tensors have a matrix transpose, got shape ${formatShape(this.shape)}; use transpose or permute`,
+      );
+    }
+    return sh.transpose(this, 0, 1);
+  }
+
+  /** permute([2, 0, 1]) or permute(2, 0, 1). */
+  permute(...dims: number[] | [readonly number[]]): Tensor {
+    return sh.permute(this, dimsArg(dims));
+  }
+
+  slice(axis: number, start?: number, end?: number): Tensor {
+    return sh.slice(this, axis, start, end);
+  }
+
+  narrow(axis: number, start: number, length: number): Tensor {
+    return sh.narrow(this, axis, start, length);
+  }
+
+  indexSelect(axis: number, indices: sh.Indices): Tensor {
+    return sh.indexSelect(this, axis, indices);
+  }
+
+  expand(...shape: number[] | [readonly number[]]): Tensor {
+    return sh.expand(this, dimsArg(shape));
+  }
+
+  matmul(other: Tensor): Tensor {
+    return mm.matmul(this, other);
+  }
+}
+
+/** Methods take dimensions either spread (reshape(2, 3)) or as one array (reshape([2, 3])). */
+function dimsArg(args: number[] | [readonly number[]]): readonly number[] {
+  return args.length === 1 && Array.isArray(args[0]) ? args[0] : (args as number[]);
 }
 
 const EDGE_ITEMS = 3;

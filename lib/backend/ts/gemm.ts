@@ -18,7 +18,14 @@ const NC = 256;
 
 export function gemm(p: GemmParams, a: Float32Array, b: Float32Array, c: Float32Array): void {
   const { m, n, k } = p;
-  if (!(Number.isInteger(m) && Number.isInteger(n) && Number.isInteger(k) && m >= 0 && n >= 0 && k >= 0)) {
+  if (!(
+    Number.isInteger(m) &&
+    Number.isInteger(n) &&
+    Number.isInteger(k) &&
+    m >= 0 &&
+    n >= 0 &&
+    k >= 0
+  )) {
     throw new RangeError(`gemm: m, n, k must be non-negative integers, got ${m}, ${n}, ${k}`);
   }
   requireLength('gemm', 'a', a, m * k);

@@ -1,0 +1,67 @@
+/**
+ * Elementwise activations and their backward rules. y may be the same array as x (and dx the
+ * same as dy): every element is read before it is written.
+ */
+import { requireSameLength } from './check.js';
+
+export function relu(x: Float32Array, y: Float32Array): void {
+  requireSameLength('relu', 'y', y, 'x', x);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    // '<= 0' rather than '> 0' so that NaN propagates, as in PyTorch.
+    y[i] = v <= 0 ? 0 : v;
+  }
+}
+
+export function reluBackward(x: Float32Array, dy: Float32Array, dx: Float32Array): void {
+  requireSameLength('reluBackward', 'dy', dy, 'x', x);
+  requireSameLength('reluBackward', 'dx', dx, 'x', x);
+  for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dy[i] : 0;
+}
+
+export function leakyRelu(x: Float32Array, y: Float32Array, slope: number): void {
+  requireSameLength('leakyRelu', 'y', y, 'x', x);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    y[i] = v > 0 ? v : v * slope;
+  }
+}
+
+export function leakyReluBackward(
+  x: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+  slope: number,
+): void {
+  requireSameLength('leakyReluBackward', 'dy', dy, 'x', x);
+  requireSameLength('leakyReluBackward', 'dx', dx, 'x', x);
+  for (let i = 0; i < x.length; i++) dx[i] = x[i] > 0 ? dy[i] : dy[i] * slope;
+}
+
+export function sigmoid(x: Float32Array, y: Float32Array): void {
+  requireSameLength('sigmoid', 'y', y, 'x', x);
+  for (let i = 0; i < x.length; i++) y[i] = 1 / (1 + Math.exp(-x[i]));
+}
+
+export function sigmoidBackward(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
+  requireSameLength('sigmoidBackward', 'dy', dy, 'y', y);
+  requireSameLength('sigmoidBackward', 'dx', dx, 'y', y);
+  for (let i = 0; i < y.length; i++) {
+    const s = y[i];
+    dx[i] = dy[i] * s * (1 - s);
+  }
+}
+
+export function tanh(x: Float32Array, y: Float32Array): void {
+  requireSameLength('tanh', 'y', y, 'x', x);
+  for (let i = 0; i < x.length; i++) y[i] = Math.tanh(x[i]);
+}
+
+export function tanhBackward(y: Float32Array, dy: Float32Array, dx: Float32Array): void {
+  requireSameLength('tanhBackward', 'dy', dy, 'y', y);
+  requireSameLength('tanhBackward', 'dx', dx, 'y', y);
+  for (let i = 0; i < y.length; i++) {
+    const t = y[i];
+    dx[i] = dy[i] * (1 - t * t);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * 2-D max and average pooling, NCHW, PyTorch semantics (no ceil mode). Each window is clipped
+ * to the input once, so padding never wins a max and never enters a sum.
+ */
+import type { Pool2dGeometry } from '../kernels.js';
+import { requireLength } from './check.js';
+
+function checkPool(
+  fn: string,
+  g: Pool2dGeometry,
+  input: { length: number },
+  inName: string,
+  output: { length: number },
+  outName: string,
+): void {
+  const planes = g.batch * g.channels;
+  requireLength(fn, inName, input, planes * g.inHeight * g.inWidth);
+  requireLength(fn, outName, output, planes * g.outHeight * g.outWidth);
+}
+
+export function maxPool2d(
+  g: Pool2dGeometry,
+  x: Float32Array,
+  y: Float32Array,
+  argmax: Int32Array,
+): void {
+  checkPool('maxPool2d', g, x, 'x', y, 'y');
+  requireLength('maxPool2d', 'argmax', argmax, g.batch * g.channels * g.outHeight * g.outWidth);
+  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  const { kernelH: KH, kernelW: KW, strideH: sh, strideW: sw, padH: ph, padW: pw } = g;
+  const planes = g.batch * g.channels;
+  const HW = H * W;
+  let out = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * HW;
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = Math.max(0, oh * sh - ph);
+      const h1 = Math.min(H, oh * sh - ph + KH);
+      for (let ow = 0; ow < OW; ow++, out++) {
+        const w0 = Math.max(0, ow * sw - pw);
+        const w1 = Math.min(W, ow * sw - pw + KW);
+        let best = -Infinity;
+        let bestIdx = h0 * W + w0;
+        for (let h = h0; h < h1; h++) {
+          const row = h * W;
+          for (let w = w0; w < w1; w++) {
+            const v = x[base + row + w];
+            // Strict '>' keeps the first of equal maxima; a NaN wins and propagates, as in PyTorch.
+            if (v > best || v !== v) {
+              best = v;
+              bestIdx = row + w;
+            }
+          }
+        }
+        y[out] = best;
+        argmax[out] = bestIdx;
+      }
+    }
+  }
+}
+
+export function maxPool2dBackward(
+  g: Pool2dGeometry,
+  dy: Float32Array,
+  argmax: Int32Array,
+  dx: Float32Array,
+): void {
+  checkPool('maxPool2dBackward', g, dx, 'dx', dy, 'dy');
+  const planes = g.batch * g.channels;
+  const HW = g.inHeight * g.inWidth;
+  const P = g.outHeight * g.outWidth;
+  requireLength('maxPool2dBackward', 'argmax', argmax, planes * P);
+  dx.fill(0, 0, planes * HW);
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * HW;
+    const o = pl * P;
+    for (let i = 0; i < P; i++) {
+      const idx = argmax[o + i];
+      if (idx < 0 || idx >= HW) {
+        throw new RangeError(
+          `maxPool2dBackward: argmax ${idx} is outside the ${g.inHeight}x${g.inWidth} input plane`,
+        );
+      }
+      dx[base + idx] += dy[o + i];
+    }
+  }
+}
+
+export function avgPool2d(g: Pool2dGeometry, x: Float32Array, y: Float32Array): void {
+  checkPool('avgPool2d', g, x, 'x', y, 'y');
+  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  const { kernelH: KH, kernelW: KW, strideH: sh, strideW: sw, padH: ph, padW: pw } = g;
+  const planes = g.batch * g.channels;
+  const HW = H * W;
+  let out = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * HW;
+    for (let oh = 0; oh < OH; oh++) {
+      const hs = oh * sh - ph;
+      const he = Math.min(hs + KH, H + ph);
+      const h0 = Math.max(0, hs);
+      const h1 = Math.min(H, he);
+      for (let ow = 0; ow < OW; ow++, out++) {
+        const ws = ow * sw - pw;
+        const we = Math.min(ws + KW, W + pw);
+        const w0 = Math.max(0, ws);
+        const w1 = Math.min(W, we);
+        const divisor = g.countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
+        let s = 0;
+        for (let h = h0; h < h1; h++) {
+          const row = base + h * W;
+          for (let w = w0; w < w1; w++) s += x[row + w];
+        }
+        y[out] = s / divisor;
+      }
+    }
+  }
+}
+
+export function avgPool2dBackward(g: Pool2dGeometry, dy: Float32Array, dx: Float32Array): void {
+  checkPool('avgPool2dBackward', g, dx, 'dx', dy, 'dy');
+  const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
+  const { kernelH: KH, kernelW: KW, strideH: sh, strideW: sw, padH: ph, padW: pw } = g;
+  const planes = g.batch * g.channels;
+  const HW = H * W;
+  dx.fill(0, 0, planes * HW);
+  let out = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * HW;
+    for (let oh = 0; oh < OH; oh++) {
+      const hs = oh * sh - ph;
+      const he = Math.min(hs + KH, H + ph);
+      const h0 = Math.max(0, hs);
+      const h1 = Math.min(H, he);
+      for (let ow = 0; ow < OW; ow++, out++) {
+        const ws = ow * sw - pw;
+        const we = Math.min(ws + KW, W + pw);
+        const w0 = Math.max(0, ws);
+        const w1 = Math.min(W, we);
+        const divisor = g.countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
+        const v = dy[out] / divisor;
+        for (let h = h0; h < h1; h++) {
+          const row = base + h * W;
+          for (let w = w0; w < w1; w++) dx[row + w] += v;
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,168 @@
+/** 2-D pooling over NCHW tensors: max, average, adaptive average and global average. */
+import { recordOp } from '../autograd/engine.js';
+import { pool2dGeometry, type Size2 } from '../backend/geometry.js';
+import { kernels } from '../backend/index.js';
+import { formatShape, Tensor } from '../tensor.js';
+import { requireFloat } from './tensor-checks.js';
+
+export interface MaxPool2dOptions {
+  /** Defaults to the kernel size (non-overlapping windows), as in PyTorch. */
+  stride?: Size2;
+  /** Implicit -Infinity padding on each side, at most half the kernel. */
+  padding?: Size2;
+}
+
+export interface AvgPool2dOptions {
+  stride?: Size2;
+  padding?: Size2;
+  /** Divide by the whole window, padding included (PyTorch's default, true), or by the valid part. */
+  countIncludePad?: boolean;
+}
+
+function requireNchw(fn: string, x: unknown): Float32Array {
+  const d = requireFloat(fn, 'input', x);
+  const t = x as Tensor;
+  if (t.ndim !== 4) throw new RangeError(`${fn}: input must be 4-D NCHW, got shape ${formatShape(t.shape)}`);
+  return d;
+}
+
+function requireOptions(fn: string, opts: unknown): void {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new TypeError(`${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+  }
+}
+
+/** Max over each kernelSize window; the winners' positions are kept for the backward pass. */
+export function maxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions = {}): Tensor {
+  const fn = 'maxPool2d';
+  const xd = requireNchw(fn, x);
+  requireOptions(fn, opts);
+  const g = pool2dGeometry(fn, x.shape, kernelSize, { stride: opts.stride, padding: opts.padding });
+  const n = g.batch * g.channels * g.outHeight * g.outWidth;
+  const yd = new Float32Array(n);
+  const argmax = new Int32Array(n);
+  kernels().maxPool2d(g, xd, yd, argmax);
+  const y = new Tensor(yd, [g.batch, g.channels, g.outHeight, g.outWidth]);
+  return recordOp(y, 'maxPool2d', [x], (gy) => {
+    const dx = new Float32Array(xd.length);
+    kernels().maxPool2dBackward(g, gy, argmax, dx);
+    return [dx];
+  });
+}
+
+/** Mean over each kernelSize window. */
+export function avgPool2d(x: Tensor, kernelSize: Size2, opts: AvgPool2dOptions = {}): Tensor {
+  const fn = 'avgPool2d';
+  const xd = requireNchw(fn, x);
+  requireOptions(fn, opts);
+  if (opts.countIncludePad !== undefined && typeof opts.countIncludePad !== 'boolean') {
+    throw new TypeError(`${fn}: countIncludePad must be a boolean, got ${JSON.stringify(opts.countIncludePad)}`);
+  }
+  const g = pool2dGeometry(fn, x.shape, kernelSize, opts);
+  const yd = new Float32Array(g.batch * g.channels * g.outHeight * g.outWidth);
+  kernels().avgPool2d(g, xd, yd);
+  const y = new Tensor(yd, [g.batch, g.channels, g.outHeight, g.outWidth]);
+  return recordOp(y, 'avgPool2d', [x], (gy) => {
+    const dx = new Float32Array(xd.length);
+    kernels().avgPool2dBackward(g, gy, dx);
+    return [dx];
+  });
+}
+
+/** An output size for adaptive pooling: one number, or [height, width] where null keeps the input's size. */
+export type AdaptiveSize = number | readonly [number | null, number | null];
+
+function adaptiveSize(fn: string, size: AdaptiveSize, inH: number, inW: number): [number, number] {
+  const raw = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? size : null;
+  if (raw === null) {
+    throw new RangeError(`${fn}: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(size)}`);
+  }
+  const out: [number, number] = [raw[0] ?? inH, raw[1] ?? inW];
+  if (!out.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new RangeError(`${fn}: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(size)}`);
+  }
+  return out;
+}
+
+/**
+ * Average pooling to a fixed output size. Window i along an axis of length L covers
+ * [floor(i*L/out), ceil((i+1)*L/out)), PyTorch's formula; windows may differ in size and overlap.
+ */
+export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
+  const fn = 'adaptiveAvgPool2d';
+  const xd = requireNchw(fn, x);
+  const [N, C, H, W] = x.shape;
+  const [OH, OW] = adaptiveSize(fn, outputSize, H, W);
+  if (H % OH === 0 && W % OW === 0) {
+    // Equal windows: the avgPool2d kernels do exactly this, faster.
+    return avgPool2d(x, [H / OH, W / OW]);
+  }
+  const hStart = new Int32Array(OH);
+  const hEnd = new Int32Array(OH);
+  const wStart = new Int32Array(OW);
+  const wEnd = new Int32Array(OW);
+  for (let i = 0; i < OH; i++) {
+    hStart[i] = Math.floor((i * H) / OH);
+    hEnd[i] = Math.ceil(((i + 1) * H) / OH);
+  }
+  for (let j = 0; j < OW; j++) {
+    wStart[j] = Math.floor((j * W) / OW);
+    wEnd[j] = Math.ceil(((j + 1) * W) / OW);
+  }
+  const planes = N * C;
+  const yd = new Float32Array(planes * OH * OW);
+  for (let p = 0; p < planes; p++) {
+    const xo = p * H * W;
+    const yo = p * OH * OW;
+    for (let i = 0; i < OH; i++) {
+      for (let j = 0; j < OW; j++) {
+        let s = 0;
+        for (let h = hStart[i]; h < hEnd[i]; h++) {
+          for (let w = wStart[j]; w < wEnd[j]; w++) s += xd[xo + h * W + w];
+        }
+        yd[yo + i * OW + j] = s / ((hEnd[i] - hStart[i]) * (wEnd[j] - wStart[j]));
+      }
+    }
+  }
+  const y = new Tensor(yd, [N, C, OH, OW]);
+  return recordOp(y, 'adaptiveAvgPool2d', [x], (gy) => {
+    const dx = new Float32Array(xd.length);
+    for (let p = 0; p < planes; p++) {
+      const xo = p * H * W;
+      const yo = p * OH * OW;
+      for (let i = 0; i < OH; i++) {
+        for (let j = 0; j < OW; j++) {
+          const v = gy[yo + i * OW + j] / ((hEnd[i] - hStart[i]) * (wEnd[j] - wStart[j]));
+          for (let h = hStart[i]; h < hEnd[i]; h++) {
+            for (let w = wStart[j]; w < wEnd[j]; w++) dx[xo + h * W + w] += v;
+          }
+        }
+      }
+    }
+    return [dx];
+  });
+}
+
+/**
+ * The mean of each channel plane: [N, C, H, W] -> [N, C] (Keras' GlobalAveragePooling2D), or
+ * [N, C, 1, 1] with keepDims.
+ */
+export function globalAvgPool2d(x: Tensor, opts: { keepDims?: boolean } = {}): Tensor {
+  const fn = 'globalAvgPool2d';
+  const xd = requireNchw(fn, x);
+  requireOptions(fn, opts);
+  const [N, C, H, W] = x.shape;
+  const hw = H * W;
+  const yd = new Float32Array(N * C);
+  for (let p = 0; p < N * C; p++) {
+    let s = 0;
+    for (let i = p * hw; i < (p + 1) * hw; i++) s += xd[i];
+    yd[p] = s / hw;
+  }
+  const y = new Tensor(yd, opts.keepDims === true ? [N, C, 1, 1] : [N, C]);
+  return recordOp(y, 'globalAvgPool2d', [x], (gy) => {
+    const dx = new Float32Array(xd.length);
+    for (let p = 0; p < N * C; p++) dx.fill(gy[p] / hw, p * hw, (p + 1) * hw);
+    return [dx];
+  });
+}

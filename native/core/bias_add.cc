@@ -1,0 +1,38 @@
+#include "bias_add.h"
+
+#include <algorithm>
+
+#include "thread_pool.h"
+
+namespace convnet {
+
+void bias_add(const BiasShape& s, const float* x, const float* bias, float* y) {
+  const int64_t rows = s.outer * s.channels;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / s.inner);
+  parallel_range(rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const float b = bias[r % s.channels];
+      const float* xr = x + r * s.inner;
+      float* yr = y + r * s.inner;
+      for (int64_t i = 0; i < s.inner; ++i) yr[i] = xr[i] + b;
+    }
+  });
+}
+
+void bias_add_backward(const BiasShape& s, const float* dy, float* dbias) {
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / (s.outer * s.inner));
+  parallel_range(s.channels, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t c = begin; c < end; ++c) {
+      double sum = 0.0;
+      for (int64_t o = 0; o < s.outer; ++o) {
+        const float* row = dy + (o * s.channels + c) * s.inner;
+        float partial = 0.0f;
+        for (int64_t i = 0; i < s.inner; ++i) partial += row[i];
+        sum += partial;
+      }
+      dbias[c] = float(sum);
+    }
+  });
+}
+
+}  // namespace convnet

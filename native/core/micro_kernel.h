@@ -1,0 +1,56 @@
+// The fixed signatures every instruction set implements in native/kernels/<isa>/. Nothing else
+// lives in those folders: packing, blocking and threading are shared in native/core/.
+#ifndef CONVNET_CORE_MICRO_KERNEL_H_
+#define CONVNET_CORE_MICRO_KERNEL_H_
+
+#include <cstdint>
+
+namespace convnet {
+
+// One MR x NR tile of C from packed panels:
+//   c[i * ldc + j] = alpha * sum_p a[p * MR + i] * b[p * NR + j] + beta * c[i * ldc + j]
+// for 0 <= i < MR, 0 <= j < NR. When beta == 0, c is write-only (NaNs in c do not propagate).
+// a and b are 64-byte aligned; c has no alignment guarantee.
+using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                 float alpha, float beta);
+
+// Runs `iterations` rounds of independent multiply-adds that keep the FP units busy and returns
+// a value derived from them (so the loop is not optimized away). Each round is `flops_per_round`
+// floating-point operations.
+using FmaPeakKernel = float (*)(int64_t iterations);
+
+struct FmaPeakProbe {
+  FmaPeakKernel run;
+  int64_t flops_per_round;
+};
+
+// Micro-kernels, named as in XNNPACK: <type>_gemm_<MR>x<NR>_<isa>.
+void f32_gemm_4x4_scalar(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                         float alpha, float beta);
+float fma_peak_scalar(int64_t iterations);
+extern const int64_t kFmaPeakScalarFlopsPerRound;
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define CONVNET_HAVE_X86_KERNELS 1
+void f32_gemm_4x8_sse2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                       float alpha, float beta);
+float fma_peak_sse2(int64_t iterations);
+extern const int64_t kFmaPeakSse2FlopsPerRound;
+
+void f32_gemm_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                        float alpha, float beta);
+float fma_peak_avx2(int64_t iterations);
+extern const int64_t kFmaPeakAvx2FlopsPerRound;
+#endif
+
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define CONVNET_HAVE_NEON_KERNELS 1
+void f32_gemm_8x8_neon(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                       float alpha, float beta);
+float fma_peak_neon(int64_t iterations);
+extern const int64_t kFmaPeakNeonFlopsPerRound;
+#endif
+
+}  // namespace convnet
+
+#endif  // CONVNET_CORE_MICRO_KERNEL_H_

@@ -1,0 +1,28 @@
+// 2-D max and average pooling (NCHW), forward and backward. Shapes are validated by the caller;
+// padding is at most half the kernel, so every window holds at least one input element.
+#ifndef CONVNET_CORE_POOL2D_H_
+#define CONVNET_CORE_POOL2D_H_
+
+#include <cstdint>
+
+namespace convnet {
+
+struct Pool2dShape {
+  int64_t batch, channels, in_height, in_width;
+  int64_t kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w;
+  int64_t out_height, out_width;
+  bool count_include_pad;  // average pooling: divide by the whole window, padding included
+};
+
+// y = max over each window (padding never wins); argmax = index of the winner in its input
+// plane (h * in_width + w). A NaN wins (the last one, as in PyTorch); ties keep the first in row-major order.
+void max_pool2d(const Pool2dShape& s, const float* x, float* y, int32_t* argmax);
+// dx (overwritten) receives dy at each argmax; overlapping windows add up. Every argmax entry
+// must lie in [0, in_height * in_width).
+void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* argmax, float* dx);
+void avg_pool2d(const Pool2dShape& s, const float* x, float* y);
+void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx);
+
+}  // namespace convnet
+
+#endif  // CONVNET_CORE_POOL2D_H_
