@@ -90,7 +90,9 @@ export class Tensor {
   /** The data as a Float32Array, or a clear error for int32 tensors. */
   get f32(): Float32Array {
     if (!(this.data instanceof Float32Array)) {
-      throw new TypeError(`expected a float32 tensor, got int32 of shape ${formatShape(this.shape)}`);
+      throw new TypeError(
+        `expected a float32 tensor, got int32 of shape ${formatShape(this.shape)}`,
+      );
     }
     return this.data;
   }
@@ -106,7 +108,9 @@ export class Tensor {
       throw new TypeError('setRequiresGrad: only float32 tensors can require gradients');
     }
     if (!flag && this.gradFn !== null) {
-      throw new Error('setRequiresGrad: cannot turn off gradients on a non-leaf tensor; use detach()');
+      throw new Error(
+        'setRequiresGrad: cannot turn off gradients on a non-leaf tensor; use detach()',
+      );
     }
     this.requiresGrad = flag;
     return this;
@@ -406,12 +410,20 @@ function inferShape(fn: string, a: NestedArray): number[] {
     cur = cur[0];
   }
   if (!Array.isArray(a) && typeof a !== 'number') {
-    throw new TypeError(`${fn}: data must be a number or nested arrays of numbers, got ${typeof a}`);
+    throw new TypeError(
+      `${fn}: data must be a number or nested arrays of numbers, got ${typeof a}`,
+    );
   }
   return shape;
 }
 
-function flattenInto(fn: string, a: NestedArray, shape: number[], dim: number, out: number[]): void {
+function flattenInto(
+  fn: string,
+  a: NestedArray,
+  shape: number[],
+  dim: number,
+  out: number[],
+): void {
   if (dim === shape.length) {
     if (typeof a !== 'number') {
       throw new TypeError(`${fn}: ragged nested array: expected a number at depth ${dim}`);

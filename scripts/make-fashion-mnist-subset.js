@@ -25,7 +25,9 @@ function loadLibrary() {
   const idxPath = path.join(root, 'dist', 'cjs', 'data', 'idx.js');
   const atomicPath = path.join(root, 'dist', 'cjs', 'io', 'atomic.js');
   if (!fs.existsSync(idxPath) || !fs.existsSync(atomicPath)) {
-    throw new Error(`make-fashion-mnist-subset: ${idxPath} is missing; run \`npm run build:ts\` first`);
+    throw new Error(
+      `make-fashion-mnist-subset: ${idxPath} is missing; run \`npm run build:ts\` first`,
+    );
   }
   return { ...require(idxPath), ...require(atomicPath) };
 }
@@ -39,7 +41,12 @@ function parseArgs(argv) {
     trainPerClass: 600,
     testPerClass: 100,
   };
-  const names = { '--src': 'src', '--out': 'out', '--train-per-class': 'trainPerClass', '--test-per-class': 'testPerClass' };
+  const names = {
+    '--src': 'src',
+    '--out': 'out',
+    '--train-per-class': 'trainPerClass',
+    '--test-per-class': 'testPerClass',
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const key = names[argv[i]];
     if (key === undefined || argv[i + 1] === undefined) {
@@ -47,7 +54,9 @@ function parseArgs(argv) {
     }
     opts[key] = key.endsWith('PerClass') ? Number(argv[i + 1]) : path.resolve(argv[i + 1]);
     if (key.endsWith('PerClass') && !(Number.isInteger(opts[key]) && opts[key] > 0)) {
-      throw new Error(`make-fashion-mnist-subset: ${argv[i]} must be a positive integer, got ${argv[i + 1]}`);
+      throw new Error(
+        `make-fashion-mnist-subset: ${argv[i]} must be a positive integer, got ${argv[i + 1]}`,
+      );
     }
   }
   return opts;
@@ -85,7 +94,9 @@ function makeSplit(lib, opts, prefix, perClass) {
   const images = lib.readIdx(imagesSrc, { ndim: 3, dtype: 'uint8' });
   const labels = lib.readIdx(labelsSrc, { ndim: 1, dtype: 'uint8' });
   if (labels.shape[0] !== images.shape[0]) {
-    throw new Error(`make-fashion-mnist-subset: ${imagesSrc} and ${labelsSrc} disagree on the sample count`);
+    throw new Error(
+      `make-fashion-mnist-subset: ${imagesSrc} and ${labelsSrc} disagree on the sample count`,
+    );
   }
   const picked = balancedIndices(labels.data, perClass);
   const [, h, w] = images.shape;
@@ -95,15 +106,27 @@ function makeSplit(lib, opts, prefix, perClass) {
     outImages.set(images.data.subarray(src * h * w, (src + 1) * h * w), i * h * w);
     outLabels[i] = labels.data[src];
   });
-  lib.writeIdx(path.join(opts.out, imagesName), { dtype: 'uint8', shape: [picked.length, h, w], data: outImages });
-  lib.writeIdx(path.join(opts.out, labelsName), { dtype: 'uint8', shape: [picked.length], data: outLabels });
+  lib.writeIdx(path.join(opts.out, imagesName), {
+    dtype: 'uint8',
+    shape: [picked.length, h, w],
+    data: outImages,
+  });
+  lib.writeIdx(path.join(opts.out, labelsName), {
+    dtype: 'uint8',
+    shape: [picked.length],
+    data: outLabels,
+  });
   const sha = (p) => crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex');
   return {
     prefix,
     count: picked.length,
     source: images.shape[0],
     lastIndex: picked[picked.length - 1],
-    files: [imagesName, labelsName].map((f) => ({ file: f, bytes: fs.statSync(path.join(opts.out, f)).size, sha256: sha(path.join(opts.out, f)) })),
+    files: [imagesName, labelsName].map((f) => ({
+      file: f,
+      bytes: fs.statSync(path.join(opts.out, f)).size,
+      sha256: sha(path.join(opts.out, f)),
+    })),
   };
 }
 
@@ -129,7 +152,9 @@ CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE SOFTWARE.
 
 function readme(opts, splits) {
   const rows = splits
-    .flatMap((s) => s.files.map((f) => `| \`${f.file}\` | ${s.count} | ${f.bytes} | \`${f.sha256}\` |`))
+    .flatMap((s) =>
+      s.files.map((f) => `| \`${f.file}\` | ${s.count} | ${f.bytes} | \`${f.sha256}\` |`),
+    )
     .join('\n');
   const [train, test] = splits;
   return `# Fashion-MNIST subset
@@ -176,7 +201,8 @@ function main() {
   lib.writeFileAtomic(path.join(opts.out, 'LICENSE'), LICENSE);
   lib.writeFileAtomic(path.join(opts.out, 'README.md'), readme(opts, splits));
   for (const s of splits) {
-    for (const f of s.files) console.log(`${path.join(opts.out, f.file)}: ${s.count} samples, ${f.bytes} bytes`);
+    for (const f of s.files)
+      console.log(`${path.join(opts.out, f.file)}: ${s.count} samples, ${f.bytes} bytes`);
   }
 }
 

@@ -53,7 +53,9 @@ describe('creation', () => {
   });
 
   it('fromArray rejects ragged arrays with the depth and lengths', () => {
-    expect(() => fromArray([[1, 2], [3]])).toThrow('fromArray: ragged nested array: expected length 2 at depth 1, got 1');
+    expect(() => fromArray([[1, 2], [3]])).toThrow(
+      'fromArray: ragged nested array: expected length 2 at depth 1, got 1',
+    );
     expect(() => fromArray([[1, 2], 3] as never)).toThrow(/fromArray: ragged nested array/);
   });
 
@@ -63,9 +65,15 @@ describe('creation', () => {
     expect(t.data).toBe(data);
     expect(t.shape).toEqual([3, 2]);
     expect(() => tensor([1, 2, 3], [2, 2])).toThrow('tensor: shape [2,2] needs 4 elements, got 3');
-    expect(() => new Tensor(new Float32Array(5), [2, 3])).toThrow('Tensor: shape [2,3] needs 6 elements, got 5');
-    expect(() => full([2, -1], 0)).toThrow('full: shape must be an array of non-negative integers, got [2,-1]');
-    expect(() => new Tensor(new Int32Array(2), [2], true)).toThrow(/only float32 tensors can require gradients/);
+    expect(() => new Tensor(new Float32Array(5), [2, 3])).toThrow(
+      'Tensor: shape [2,3] needs 6 elements, got 5',
+    );
+    expect(() => full([2, -1], 0)).toThrow(
+      'full: shape must be an array of non-negative integers, got [2,-1]',
+    );
+    expect(() => new Tensor(new Int32Array(2), [2], true)).toThrow(
+      /only float32 tensors can require gradients/,
+    );
   });
 
   it('shapeSize and formatShape', () => {
@@ -145,12 +153,16 @@ describe('conversion and printing', () => {
       [3, 4.5],
     ]);
     expect(t.toString()).toBe('tensor([[1.0000, 2.0000],\n        [3.0000, 4.5000]], shape=[2,2])');
-    expect(fromArray([1, 2], { dtype: 'int32' }).toString()).toBe('tensor([1, 2], shape=[2], dtype=int32)');
+    expect(fromArray([1, 2], { dtype: 'int32' }).toString()).toBe(
+      'tensor([1, 2], shape=[2], dtype=int32)',
+    );
     const g = fromArray([1, 2], { requiresGrad: true });
     expect(g.toString()).toContain('requiresGrad=true');
     expect(g.mul(2).toString()).toContain('gradFn=mul');
     const big = zeros([2000]);
-    expect(big.toString()).toBe('tensor([0.0000, 0.0000, 0.0000, ..., 0.0000, 0.0000, 0.0000], shape=[2000])');
+    expect(big.toString()).toBe(
+      'tensor([0.0000, 0.0000, 0.0000, ..., 0.0000, 0.0000, 0.0000], shape=[2000])',
+    );
   });
 });
 
@@ -214,6 +226,8 @@ describe('Tensor methods delegate to the functional ops', () => {
       [14, -32],
       [-32, 77],
     ]);
-    expect(() => zeros([2, 2, 2]).T).toThrow('T: only 2-D tensors have a matrix transpose, got shape [2,2,2]');
+    expect(() => zeros([2, 2, 2]).T).toThrow(
+      'T: only 2-D tensors have a matrix transpose, got shape [2,2,2]',
+    );
   });
 });

@@ -71,7 +71,9 @@ export function gradcheck(
     throw new TypeError('gradcheck: fn must return a float32 Tensor');
   }
   if (!out.requiresGrad) {
-    throw new Error('gradcheck: the output of fn does not require a gradient (is it computed from the inputs?)');
+    throw new Error(
+      'gradcheck: the output of fn does not require a gradient (is it computed from the inputs?)',
+    );
   }
   // Weights rounded to float32 so that backward() and the float64 sums use the very same values.
   const gen = new Generator(seed);
@@ -83,7 +85,10 @@ export function gradcheck(
   try {
     for (const t of inputs) t.grad = null;
     out.backward(Float32Array.from(w));
-    for (const t of inputs) analytic.push(t.requiresGrad && t.grad !== null ? (t.grad.data as Float32Array).slice() : null);
+    for (const t of inputs)
+      analytic.push(
+        t.requiresGrad && t.grad !== null ? (t.grad.data as Float32Array).slice() : null,
+      );
   } finally {
     inputs.forEach((t, i) => (t.grad = savedGrads[i]));
   }
@@ -91,7 +96,9 @@ export function gradcheck(
   const weighted = (): number => {
     const y = noGrad(() => fn(...inputs));
     if (y.size !== w.length) {
-      throw new Error(`gradcheck: fn returned ${y.size} elements on a re-run, first ${w.length}; it must be deterministic`);
+      throw new Error(
+        `gradcheck: fn returned ${y.size} elements on a re-run, first ${w.length}; it must be deterministic`,
+      );
     }
     let s = 0;
     for (let i = 0; i < w.length; i++) s += w[i] * y.data[i];

@@ -42,10 +42,14 @@ export class TensorDataset implements Dataset {
 
   constructor(inputs: Tensor, targets: Tensor | Int32Array | readonly number[]) {
     if (!(inputs instanceof Tensor)) {
-      throw new TypeError(`TensorDataset: inputs must be a Tensor, got ${inputs === null ? 'null' : typeof inputs}`);
+      throw new TypeError(
+        `TensorDataset: inputs must be a Tensor, got ${inputs === null ? 'null' : typeof inputs}`,
+      );
     }
     if (inputs.ndim < 1) {
-      throw new RangeError(`TensorDataset: inputs must have at least 1 dimension (samples first), got shape ${formatShape(inputs.shape)}`);
+      throw new RangeError(
+        `TensorDataset: inputs must have at least 1 dimension (samples first), got shape ${formatShape(inputs.shape)}`,
+      );
     }
     let t: Tensor;
     if (targets instanceof Tensor) {
@@ -55,7 +59,9 @@ export class TensorDataset implements Dataset {
     } else if (Array.isArray(targets) && targets.every((v) => Number.isInteger(v))) {
       t = new Tensor(Int32Array.from(targets), [targets.length]);
     } else {
-      throw new TypeError('TensorDataset: targets must be a Tensor, an Int32Array or an array of integers');
+      throw new TypeError(
+        'TensorDataset: targets must be a Tensor, an Int32Array or an array of integers',
+      );
     }
     if (t.ndim < 1 || t.shape[0] !== inputs.shape[0]) {
       throw new RangeError(
@@ -76,10 +82,16 @@ export class TensorDataset implements Dataset {
   get(index: number): Sample {
     checkIndex('TensorDataset.get', index, this.length);
     const n = this.inputRowSize;
-    const input = new Tensor(this.inputs.data.subarray(index * n, (index + 1) * n), this.inputs.shape.slice(1));
+    const input = new Tensor(
+      this.inputs.data.subarray(index * n, (index + 1) * n),
+      this.inputs.shape.slice(1),
+    );
     if (this.targets.ndim === 1) return { input, target: this.targets.data[index] };
     const m = this.targetRowSize;
-    const target = new Tensor(this.targets.data.subarray(index * m, (index + 1) * m), this.targets.shape.slice(1));
+    const target = new Tensor(
+      this.targets.data.subarray(index * m, (index + 1) * m),
+      this.targets.shape.slice(1),
+    );
     return { input, target };
   }
 }
@@ -94,11 +106,17 @@ export class Subset implements Dataset {
       throw new TypeError('Subset: dataset must be a Dataset (an object with length and get(i))');
     }
     if (!(indices instanceof Int32Array) && !Array.isArray(indices)) {
-      throw new TypeError(`Subset: indices must be an Int32Array or an array of integers, got ${typeof indices}`);
+      throw new TypeError(
+        `Subset: indices must be an Int32Array or an array of integers, got ${typeof indices}`,
+      );
     }
     const idx = indices instanceof Int32Array ? indices : Int32Array.from(indices);
     for (let i = 0; i < idx.length; i++) {
-      if (idx[i] < 0 || idx[i] >= dataset.length || (Array.isArray(indices) && !Number.isInteger(indices[i]))) {
+      if (
+        idx[i] < 0 ||
+        idx[i] >= dataset.length ||
+        (Array.isArray(indices) && !Number.isInteger(indices[i]))
+      ) {
         throw new RangeError(
           `Subset: indices[${i}] must be an integer in [0, ${dataset.length}), got ${Array.isArray(indices) ? indices[i] : idx[i]}`,
         );
@@ -130,10 +148,18 @@ export function randomSplit(
   opts: { seed?: number; generator?: Generator } = {},
 ): Subset[] {
   if (!isDataset(dataset)) {
-    throw new TypeError('randomSplit: dataset must be a Dataset (an object with length and get(i))');
+    throw new TypeError(
+      'randomSplit: dataset must be a Dataset (an object with length and get(i))',
+    );
   }
-  if (!Array.isArray(lengths) || lengths.length === 0 || !lengths.every((l) => typeof l === 'number' && l >= 0)) {
-    throw new TypeError(`randomSplit: lengths must be a non-empty array of non-negative numbers, got ${JSON.stringify(lengths)}`);
+  if (
+    !Array.isArray(lengths) ||
+    lengths.length === 0 ||
+    !lengths.every((l) => typeof l === 'number' && l >= 0)
+  ) {
+    throw new TypeError(
+      `randomSplit: lengths must be a non-empty array of non-negative numbers, got ${JSON.stringify(lengths)}`,
+    );
   }
   const n = dataset.length;
   const sum = lengths.reduce((a, b) => a + b, 0);
@@ -152,7 +178,8 @@ export function randomSplit(
   if (opts.seed !== undefined && !Number.isFinite(opts.seed)) {
     throw new RangeError(`randomSplit: opts.seed must be a finite number, got ${opts.seed}`);
   }
-  const gen = opts.seed !== undefined ? new Generator(opts.seed) : (opts.generator ?? defaultGenerator);
+  const gen =
+    opts.seed !== undefined ? new Generator(opts.seed) : (opts.generator ?? defaultGenerator);
   const perm = gen.permutation(n);
   const out: Subset[] = [];
   let start = 0;

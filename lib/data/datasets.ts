@@ -92,7 +92,8 @@ export function dataSearchPath(
   opts: { root?: string; systemRoot?: string; bundled?: boolean } = {},
 ): Place[] {
   const places: Place[] = [];
-  if (opts.root !== undefined) places.push({ dir: path.resolve(opts.root), why: 'the root option' });
+  if (opts.root !== undefined)
+    places.push({ dir: path.resolve(opts.root), why: 'the root option' });
   const env = process.env.CONVNET_DATA;
   if (env) places.push({ dir: path.resolve(env, name), why: '$CONVNET_DATA' });
   places.push({ dir: defaultDownloadDir(name), why: 'the download directory' });
@@ -133,14 +134,18 @@ export function loadMnistDir(
   const fn = 'loadMnistDir';
   const spec = DATASET_CATALOG[name];
   if (spec === undefined) {
-    throw new RangeError(`${fn}: unknown dataset ${JSON.stringify(name)}; known: ${Object.keys(DATASET_CATALOG).join(', ')}`);
+    throw new RangeError(
+      `${fn}: unknown dataset ${JSON.stringify(name)}; known: ${Object.keys(DATASET_CATALOG).join(', ')}`,
+    );
   }
   checkSplit(fn, split);
   const { images, labels } = splitFiles(spec, split);
   const imagesPath = findFile(dir, images.file);
   const labelsPath = findFile(dir, labels.file);
   if (imagesPath === null || labelsPath === null) {
-    throw new Error(`${fn}: ${dir} has no ${imagesPath === null ? images.file : labels.file} (gzipped or not)`);
+    throw new Error(
+      `${fn}: ${dir} has no ${imagesPath === null ? images.file : labels.file} (gzipped or not)`,
+    );
   }
   const img = readIdx(imagesPath, { ndim: 3, dtype: 'uint8' });
   const [n, h, w] = img.shape;
@@ -149,14 +154,18 @@ export function loadMnistDir(
   }
   const lab = readIdx(labelsPath, { ndim: 1, dtype: 'uint8' });
   if (lab.shape[0] !== n) {
-    throw new Error(`IDX files ${imagesPath} and ${labelsPath} disagree: ${n} images but ${lab.shape[0]} labels`);
+    throw new Error(
+      `IDX files ${imagesPath} and ${labelsPath} disagree: ${n} images but ${lab.shape[0]} labels`,
+    );
   }
   const numClasses = spec.classes.length;
   const targets = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     const v = lab.data[i];
     if (v >= numClasses) {
-      throw new Error(`IDX file ${labelsPath}: label ${v} at index ${i} is not a class index 0..${numClasses - 1}`);
+      throw new Error(
+        `IDX file ${labelsPath}: label ${v} at index ${i} is not a class index 0..${numClasses - 1}`,
+      );
     }
     targets[i] = v;
   }
@@ -180,12 +189,16 @@ function checkSplit(fn: string, split: unknown): asserts split is Split {
 
 function checkOptions(fn: string, opts: MnistOptions): void {
   if (opts === null || typeof opts !== 'object') {
-    throw new TypeError(`${fn}: options { split: 'train' | 'test', root?, download? } are required, got ${String(opts)}`);
+    throw new TypeError(
+      `${fn}: options { split: 'train' | 'test', root?, download? } are required, got ${String(opts)}`,
+    );
   }
   checkSplit(fn, opts.split);
   for (const k of ['root', 'systemRoot', 'baseUrl'] as const) {
     if (opts[k] !== undefined && (typeof opts[k] !== 'string' || opts[k] === '')) {
-      throw new TypeError(`${fn}: opts.${k} must be a non-empty string, got ${JSON.stringify(opts[k])}`);
+      throw new TypeError(
+        `${fn}: opts.${k} must be a non-empty string, got ${JSON.stringify(opts[k])}`,
+      );
     }
   }
 }
@@ -199,7 +212,9 @@ function describeMissing(dir: string, files: DatasetFile[]): string {
 
 function notFoundError(fn: string, spec: DatasetSpec, split: Split, places: Place[]): Error {
   const { images, labels } = splitFiles(spec, split);
-  const lines = places.map((p) => `  ${p.dir}  (${p.why}): ${describeMissing(p.dir, [images, labels])}`);
+  const lines = places.map(
+    (p) => `  ${p.dir}  (${p.why}): ${describeMissing(p.dir, [images, labels])}`,
+  );
   if (!process.env.CONVNET_DATA) lines.push('  ($CONVNET_DATA is not set)');
   const how = [`run \`convnet download ${spec.name}\``, `pass { download: true }`];
   if (spec.debianPackage) how.push(`on Debian, \`apt-get install ${spec.debianPackage}\``);
@@ -208,7 +223,8 @@ function notFoundError(fn: string, spec: DatasetSpec, split: Split, places: Plac
     `${lines.join('\n')}\n` +
     `To get the files: ${how.join(', or ')}; or set $CONVNET_DATA to a directory holding ${spec.name}/.`;
   if (spec.name === 'fashion-mnist') {
-    msg += ' For a small offline sample, use datasets.fashionMnistSubset({ split }) or pass { bundled: true }.';
+    msg +=
+      ' For a small offline sample, use datasets.fashionMnistSubset({ split }) or pass { bundled: true }.';
   }
   return new Error(msg);
 }
@@ -228,7 +244,9 @@ function findAndLoad(fn: string, name: DatasetName, opts: MnistOptions): MnistDa
 function loadSync(fn: string, name: DatasetName, opts: MnistOptions): MnistDataset {
   checkOptions(fn, opts);
   if (opts.download) {
-    throw new TypeError(`${fn}: download needs the async form; use await datasets.${fn.replace(/Sync$/, '')}(...)`);
+    throw new TypeError(
+      `${fn}: download needs the async form; use await datasets.${fn.replace(/Sync$/, '')}(...)`,
+    );
   }
   const r = findAndLoad(fn, name, opts);
   if (r instanceof Error) throw r;
@@ -251,19 +269,25 @@ async function loadAsync(fn: string, name: DatasetName, opts: MnistOptions): Pro
 function fashionMnistSubset(opts: { split: Split }): MnistDataset {
   const fn = 'fashionMnistSubset';
   if (opts === null || typeof opts !== 'object') {
-    throw new TypeError(`${fn}: options { split: 'train' | 'test' } are required, got ${String(opts)}`);
+    throw new TypeError(
+      `${fn}: options { split: 'train' | 'test' } are required, got ${String(opts)}`,
+    );
   }
   checkSplit(fn, opts.split);
-  return loadMnistDir(path.join(packageRoot(), BUNDLED_SUBSET_DIR), 'fashion-mnist', opts.split, { bundled: true });
+  return loadMnistDir(path.join(packageRoot(), BUNDLED_SUBSET_DIR), 'fashion-mnist', opts.split, {
+    bundled: true,
+  });
 }
 
 export const datasets = {
   /** Fashion-MNIST (Zalando, MIT licence): 60,000 training and 10,000 test images in 10 classes. */
-  fashionMnist: (opts: MnistOptions): Promise<MnistDataset> => loadAsync('fashionMnist', 'fashion-mnist', opts),
+  fashionMnist: (opts: MnistOptions): Promise<MnistDataset> =>
+    loadAsync('fashionMnist', 'fashion-mnist', opts),
   /** MNIST handwritten digits: 60,000 training and 10,000 test images. */
   mnist: (opts: MnistOptions): Promise<MnistDataset> => loadAsync('mnist', 'mnist', opts),
   /** Like fashionMnist, without the download option. */
-  fashionMnistSync: (opts: MnistOptions): MnistDataset => loadSync('fashionMnistSync', 'fashion-mnist', opts),
+  fashionMnistSync: (opts: MnistOptions): MnistDataset =>
+    loadSync('fashionMnistSync', 'fashion-mnist', opts),
   mnistSync: (opts: MnistOptions): MnistDataset => loadSync('mnistSync', 'mnist', opts),
   fashionMnistSubset,
 };

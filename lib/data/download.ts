@@ -72,17 +72,32 @@ export const FASHION_MNIST_CLASSES: readonly string[] = Object.freeze([
   'Ankle boot',
 ]);
 
-export const MNIST_CLASSES: readonly string[] = Object.freeze(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+export const MNIST_CLASSES: readonly string[] = Object.freeze([
+  '0',
+  '1',
+  '2',
+  '3',
+  '4',
+  '5',
+  '6',
+  '7',
+  '8',
+  '9',
+]);
 
 export const DATASET_CATALOG: Readonly<Record<DatasetName, DatasetSpec>> = Object.freeze({
   'fashion-mnist': {
     name: 'fashion-mnist',
     baseUrl: 'http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/',
     files: mnistFiles({
-      'train-images-idx3-ubyte.gz': 'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
-      'train-labels-idx1-ubyte.gz': 'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
-      't10k-images-idx3-ubyte.gz': '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
-      't10k-labels-idx1-ubyte.gz': '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
+      'train-images-idx3-ubyte.gz':
+        'c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888',
+      'train-labels-idx1-ubyte.gz':
+        'bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9',
+      't10k-images-idx3-ubyte.gz':
+        '5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b',
+      't10k-labels-idx1-ubyte.gz':
+        '0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34',
     }),
     classes: FASHION_MNIST_CLASSES,
     debianPackage: 'dataset-fashion-mnist',
@@ -104,7 +119,10 @@ export function datasetSpec(fn: string, name: string): DatasetSpec {
   return DATASET_CATALOG[name as DatasetName];
 }
 
-export type FetchLike = (url: string, init?: { signal?: AbortSignal }) => Promise<{
+export type FetchLike = (
+  url: string,
+  init?: { signal?: AbortSignal },
+) => Promise<{
   ok: boolean;
   status: number;
   statusText: string;
@@ -160,7 +178,8 @@ export function verifyDatasetFile(
   }
   if (spec.kind === 'labels') {
     const bad = arr.data.findIndex((v) => v >= opts.numClasses);
-    if (bad >= 0) return `label ${arr.data[bad]} at index ${bad} is not a class index 0..${opts.numClasses - 1}`;
+    if (bad >= 0)
+      return `label ${arr.data[bad]} at index ${bad} is not a class index 0..${opts.numClasses - 1}`;
   }
   if (spec.sha256 !== undefined) {
     const got = createHash('sha256').update(raw).digest('hex');
@@ -208,14 +227,24 @@ export async function downloadDataset(
   dataset: DatasetName | DatasetSpec,
   opts: DownloadOptions,
 ): Promise<DownloadResult> {
-  const spec = typeof dataset === 'string' ? datasetSpec('downloadDataset', dataset) : checkSpec(dataset);
+  const spec =
+    typeof dataset === 'string' ? datasetSpec('downloadDataset', dataset) : checkSpec(dataset);
   const verifyOpts = (name: string) => ({ name, numClasses: spec.classes.length });
-  if (opts === null || typeof opts !== 'object' || typeof opts.dir !== 'string' || opts.dir === '') {
-    throw new TypeError(`downloadDataset: opts.dir must be a non-empty string, got ${JSON.stringify(opts?.dir)}`);
+  if (
+    opts === null ||
+    typeof opts !== 'object' ||
+    typeof opts.dir !== 'string' ||
+    opts.dir === ''
+  ) {
+    throw new TypeError(
+      `downloadDataset: opts.dir must be a non-empty string, got ${JSON.stringify(opts?.dir)}`,
+    );
   }
   const baseUrl = opts.baseUrl ?? spec.baseUrl;
   if (typeof baseUrl !== 'string' || !/^https?:\/\//.test(baseUrl)) {
-    throw new TypeError(`downloadDataset: opts.baseUrl must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`);
+    throw new TypeError(
+      `downloadDataset: opts.baseUrl must be an http(s) URL, got ${JSON.stringify(opts.baseUrl)}`,
+    );
   }
   const fetchFn: FetchLike = opts.fetch ?? (globalThis.fetch as unknown as FetchLike);
   if (typeof fetchFn !== 'function') {
@@ -226,7 +255,11 @@ export async function downloadDataset(
   for (const f of spec.files) {
     const dest = path.join(opts.dir, f.file);
     files.push(dest);
-    if (!opts.force && fs.existsSync(dest) && verifyDatasetFile(fs.readFileSync(dest), f, verifyOpts(dest)) === null) {
+    if (
+      !opts.force &&
+      fs.existsSync(dest) &&
+      verifyDatasetFile(fs.readFileSync(dest), f, verifyOpts(dest)) === null
+    ) {
       opts.onFile?.({ file: f.file, path: dest, bytes: fs.statSync(dest).size, skipped: true });
       continue;
     }
@@ -237,11 +270,15 @@ export async function downloadDataset(
       if (!res.ok) throw new Error(`HTTP ${res.status} ${res.statusText}`);
       bytes = new Uint8Array(await res.arrayBuffer());
     } catch (e) {
-      throw new Error(`downloadDataset: cannot fetch ${url}: ${(e as Error).message}`, { cause: e });
+      throw new Error(`downloadDataset: cannot fetch ${url}: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     const problem = verifyDatasetFile(bytes, f, verifyOpts(url));
     if (problem !== null) {
-      throw new Error(`downloadDataset: ${url} failed verification: ${problem}; nothing was written to ${dest}`);
+      throw new Error(
+        `downloadDataset: ${url} failed verification: ${problem}; nothing was written to ${dest}`,
+      );
     }
     writeFileAtomic(dest, bytes);
     opts.onFile?.({ file: f.file, path: dest, bytes: bytes.length, skipped: false });

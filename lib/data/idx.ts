@@ -9,7 +9,8 @@ import * as zlib from 'node:zlib';
 import { writeFileAtomic } from '../io/atomic.js';
 
 export type IdxDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
-export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
+export type IdxData =
+  Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
 export interface IdxArray {
   dtype: IdxDType;
@@ -52,8 +53,13 @@ export interface ParseIdxOptions {
 }
 
 function checkParseOptions(fn: string, opts: ParseIdxOptions): void {
-  if (opts.ndim !== undefined && !(Number.isInteger(opts.ndim) && opts.ndim >= 0 && opts.ndim <= 255)) {
-    throw new RangeError(`${fn}: opts.ndim must be an integer in [0, 255], got ${String(opts.ndim)}`);
+  if (
+    opts.ndim !== undefined &&
+    !(Number.isInteger(opts.ndim) && opts.ndim >= 0 && opts.ndim <= 255)
+  ) {
+    throw new RangeError(
+      `${fn}: opts.ndim must be an integer in [0, 255], got ${String(opts.ndim)}`,
+    );
   }
   if (opts.dtype !== undefined && !(opts.dtype in DTYPES)) {
     throw new TypeError(
@@ -78,7 +84,9 @@ export function parseIdx(bytes: Uint8Array, opts: ParseIdxOptions = {}): IdxArra
     }
   }
   if (raw.length < 4) {
-    throw new Error(`IDX file ${name}: truncated: ${raw.length} bytes, too short for the 4-byte magic`);
+    throw new Error(
+      `IDX file ${name}: truncated: ${raw.length} bytes, too short for the 4-byte magic`,
+    );
   }
   if (raw[0] !== 0 || raw[1] !== 0) {
     throw new Error(
@@ -172,7 +180,9 @@ const DATA_CLASS: Record<IdxDType, new (...args: never[]) => IdxData> = {
 /** Encodes an array as IDX bytes, gzipped when `gzip` is true. */
 export function encodeIdx(array: IdxArray, opts: { gzip?: boolean } = {}): Uint8Array {
   if (array === null || typeof array !== 'object') {
-    throw new TypeError(`encodeIdx: array must be an object { dtype, shape, data }, got ${String(array)}`);
+    throw new TypeError(
+      `encodeIdx: array must be an object { dtype, shape, data }, got ${String(array)}`,
+    );
   }
   const { dtype, shape, data } = array;
   const info = DTYPES[dtype];

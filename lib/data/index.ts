@@ -10,7 +10,14 @@ export {
   type IdxDType,
   type ParseIdxOptions,
 } from './idx.js';
-export { TensorDataset, Subset, randomSplit, isDataset, type Dataset, type Sample } from './dataset.js';
+export {
+  TensorDataset,
+  Subset,
+  randomSplit,
+  isDataset,
+  type Dataset,
+  type Sample,
+} from './dataset.js';
 export { DataLoader, type Batch, type DataLoaderOptions } from './loader.js';
 export {
   compose,

@@ -88,17 +88,23 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
 
   constructor(dataset: Dataset, opts: DataLoaderOptions = {}) {
     if (!isDataset(dataset)) {
-      throw new TypeError('DataLoader: dataset must be a Dataset (an object with length and get(i))');
+      throw new TypeError(
+        'DataLoader: dataset must be a Dataset (an object with length and get(i))',
+      );
     }
     const batchSize = opts.batchSize ?? 32;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`DataLoader: opts.batchSize must be a positive integer, got ${batchSize}`);
+      throw new RangeError(
+        `DataLoader: opts.batchSize must be a positive integer, got ${batchSize}`,
+      );
     }
     if (opts.seed !== undefined && !Number.isFinite(opts.seed)) {
       throw new RangeError(`DataLoader: opts.seed must be a finite number, got ${opts.seed}`);
     }
     if (opts.transform !== undefined && typeof opts.transform !== 'function') {
-      throw new TypeError(`DataLoader: opts.transform must be a function, got ${typeof opts.transform}`);
+      throw new TypeError(
+        `DataLoader: opts.transform must be a function, got ${typeof opts.transform}`,
+      );
     }
     this.dataset = dataset;
     this.batchSize = batchSize;
@@ -123,7 +129,9 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
   /** Makes the next iteration run epoch `epoch`, e.g. to resume training from a checkpoint. */
   setEpoch(epoch: number): void {
     if (!Number.isInteger(epoch) || epoch < 0) {
-      throw new RangeError(`DataLoader.setEpoch: epoch must be a non-negative integer, got ${epoch}`);
+      throw new RangeError(
+        `DataLoader.setEpoch: epoch must be a non-negative integer, got ${epoch}`,
+      );
     }
     this.nextEpoch = epoch;
   }
@@ -152,9 +160,20 @@ export class DataLoader implements Iterable<Batch>, AsyncIterable<Batch> {
     const transformGen = this.generatorFor(epoch, 1);
     const count = this.length;
     for (let b = 0; b < count; b++) {
-      const idx = order.subarray(b * this.batchSize, Math.min((b + 1) * this.batchSize, order.length));
+      const idx = order.subarray(
+        b * this.batchSize,
+        Math.min((b + 1) * this.batchSize, order.length),
+      );
       const batch = this.collate(idx);
-      if (this.transform !== null) batch.inputs = this.transform(batch.inputs, { generator: transformGen });
+      if (this.transform !== null) {
+        const out = this.transform(batch.inputs, { generator: transformGen });
+        if (!(out instanceof Tensor) || out.shape[0] !== idx.length) {
+          throw new TypeError(
+            `DataLoader: opts.transform must return a Tensor of ${idx.length} samples, got ${out instanceof Tensor ? `shape ${formatShape(out.shape)}` : typeof out}`,
+          );
+        }
+        batch.inputs = out;
+      }
       yield batch;
     }
   }
@@ -196,7 +215,9 @@ function collateSamples(dataset: Dataset, idx: Int32Array): Batch {
   for (let i = 0; i < b; i++) {
     const { input, target } = dataset.get(idx[i]);
     if (!(input instanceof Tensor)) {
-      throw new TypeError(`DataLoader: sample ${idx[i]}: input must be a Tensor, got ${typeof input}`);
+      throw new TypeError(
+        `DataLoader: sample ${idx[i]}: input must be a Tensor, got ${typeof input}`,
+      );
     }
     if (inputs === null) {
       inShape = input.shape;
@@ -209,14 +230,20 @@ function collateSamples(dataset: Dataset, idx: Int32Array): Batch {
     inputs.set(input.data, i * input.size);
     const kind = typeof target === 'number' ? 'number' : target instanceof Tensor ? 'tensor' : null;
     if (kind === null) {
-      throw new TypeError(`DataLoader: sample ${idx[i]}: target must be a number or a Tensor, got ${typeof target}`);
+      throw new TypeError(
+        `DataLoader: sample ${idx[i]}: target must be a number or a Tensor, got ${typeof target}`,
+      );
     }
     if (targetKind !== null && kind !== targetKind) {
-      throw new TypeError(`DataLoader: sample ${idx[i]} has a ${kind} target, but the batch has ${targetKind} targets`);
+      throw new TypeError(
+        `DataLoader: sample ${idx[i]} has a ${kind} target, but the batch has ${targetKind} targets`,
+      );
     }
     if (typeof target === 'number') {
       if (!Number.isInteger(target)) {
-        throw new TypeError(`DataLoader: sample ${idx[i]}: a number target must be an integer class index, got ${target}`);
+        throw new TypeError(
+          `DataLoader: sample ${idx[i]}: a number target must be an integer class index, got ${target}`,
+        );
       }
       targets ??= new Int32Array(b);
       targets[i] = target;

@@ -36,16 +36,21 @@ function imageDims(fn: string, x: unknown): ImageDims {
     throw new TypeError(`${fn}: input must be a Tensor, got ${x === null ? 'null' : typeof x}`);
   }
   if (!(x.data instanceof Float32Array)) {
-    throw new TypeError(`${fn}: input must be a float32 tensor, got int32 of shape ${formatShape(x.shape)}`);
+    throw new TypeError(
+      `${fn}: input must be a float32 tensor, got int32 of shape ${formatShape(x.shape)}`,
+    );
   }
   if (x.ndim === 4) return { n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3] };
   if (x.ndim === 3) return { n: 1, c: x.shape[0], h: x.shape[1], w: x.shape[2] };
-  throw new RangeError(`${fn}: input must be [C,H,W] or [N,C,H,W], got shape ${formatShape(x.shape)}`);
+  throw new RangeError(
+    `${fn}: input must be [C,H,W] or [N,C,H,W], got shape ${formatShape(x.shape)}`,
+  );
 }
 
 function checkSeed(fn: string, seed: number | undefined): Generator | null {
   if (seed === undefined) return null;
-  if (!Number.isFinite(seed)) throw new RangeError(`${fn}: opts.seed must be a finite number, got ${seed}`);
+  if (!Number.isFinite(seed))
+    throw new RangeError(`${fn}: opts.seed must be a finite number, got ${seed}`);
   return new Generator(seed);
 }
 
@@ -64,8 +69,14 @@ export function compose(transforms: readonly Transform[]): Transform {
 
 function perChannel(fn: string, arg: string, v: number | readonly number[]): number[] {
   const arr = typeof v === 'number' ? [v] : v;
-  if (!Array.isArray(arr) || arr.length === 0 || !arr.every((x) => typeof x === 'number' && Number.isFinite(x))) {
-    throw new TypeError(`${fn}: ${arg} must be a finite number or a non-empty array of them, got ${JSON.stringify(v)}`);
+  if (
+    !Array.isArray(arr) ||
+    arr.length === 0 ||
+    !arr.every((x) => typeof x === 'number' && Number.isFinite(x))
+  ) {
+    throw new TypeError(
+      `${fn}: ${arg} must be a finite number or a non-empty array of them, got ${JSON.stringify(v)}`,
+    );
   }
   return [...arr];
 }
@@ -74,15 +85,24 @@ function perChannel(fn: string, arg: string, v: number | readonly number[]): num
  * (x - mean[c]) / std[c] for each channel c. A single number (or one-element array) applies to
  * every channel; otherwise the lengths must match the channel count.
  */
-export function normalize(mean: number | readonly number[], std: number | readonly number[]): Transform {
+export function normalize(
+  mean: number | readonly number[],
+  std: number | readonly number[],
+): Transform {
   const m = perChannel('normalize', 'mean', mean);
   const s = perChannel('normalize', 'std', std);
-  if (!s.every((v) => v > 0)) throw new RangeError(`normalize: std must be positive, got ${JSON.stringify(std)}`);
+  if (!s.every((v) => v > 0))
+    throw new RangeError(`normalize: std must be positive, got ${JSON.stringify(std)}`);
   return (input) => {
     const { n, c, h, w } = imageDims('normalize', input);
-    for (const [arg, arr] of [['mean', m], ['std', s]] as const) {
+    for (const [arg, arr] of [
+      ['mean', m],
+      ['std', s],
+    ] as const) {
       if (arr.length !== 1 && arr.length !== c) {
-        throw new RangeError(`normalize: ${arg} has ${arr.length} values but the input has ${c} channels`);
+        throw new RangeError(
+          `normalize: ${arg} has ${arr.length} values but the input has ${c} channels`,
+        );
       }
     }
     const x = input.f32;
@@ -133,10 +153,15 @@ export interface RandomCropOptions extends RandomTransformOptions {
  * a random position, independently per sample; the classic CIFAR/MNIST augmentation is
  * randomCrop(28, { padding: 2 }).
  */
-export function randomCrop(size: number | readonly [number, number], opts: RandomCropOptions = {}): Transform {
+export function randomCrop(
+  size: number | readonly [number, number],
+  opts: RandomCropOptions = {},
+): Transform {
   const sz = typeof size === 'number' ? [size, size] : size;
   if (!Array.isArray(sz) || sz.length !== 2 || !sz.every((v) => Number.isInteger(v) && v > 0)) {
-    throw new RangeError(`randomCrop: size must be a positive integer or [height, width], got ${JSON.stringify(size)}`);
+    throw new RangeError(
+      `randomCrop: size must be a positive integer or [height, width], got ${JSON.stringify(size)}`,
+    );
   }
   const padArg = opts.padding ?? 0;
   const pad = typeof padArg === 'number' ? [padArg, padArg] : padArg;

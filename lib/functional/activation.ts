@@ -71,7 +71,12 @@ function swapInner(src: Float32Array, outer: number, a: number, b: number): Floa
 }
 
 type RowKernel = (g: RowsGeometry, x: Float32Array, y: Float32Array) => void;
-type RowBackwardKernel = (g: RowsGeometry, y: Float32Array, dy: Float32Array, dx: Float32Array) => void;
+type RowBackwardKernel = (
+  g: RowsGeometry,
+  y: Float32Array,
+  dy: Float32Array,
+  dx: Float32Array,
+) => void;
 
 function softmaxAlong(
   fn: 'softmax' | 'logSoftmax',
@@ -104,17 +109,35 @@ function softmaxAlong(
       return [dx];
     }
     const rowsDx = new Float32Array(xd.length);
-    backward(kb).call(kb, g, swapInner(yd, outer, n, inner), swapInner(gy, outer, n, inner), rowsDx);
+    backward(kb).call(
+      kb,
+      g,
+      swapInner(yd, outer, n, inner),
+      swapInner(gy, outer, n, inner),
+      rowsDx,
+    );
     return [swapInner(rowsDx, outer, inner, n)];
   });
 }
 
 /** exp(x) / sum(exp(x)) along `axis` (default the last), computed stably. */
 export function softmax(x: Tensor, axis = -1): Tensor {
-  return softmaxAlong('softmax', x, axis, (k) => k.softmax, (k) => k.softmaxBackward);
+  return softmaxAlong(
+    'softmax',
+    x,
+    axis,
+    (k) => k.softmax,
+    (k) => k.softmaxBackward,
+  );
 }
 
 /** x - logsumexp(x) along `axis` (default the last), computed stably. */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
-  return softmaxAlong('logSoftmax', x, axis, (k) => k.logSoftmax, (k) => k.logSoftmaxBackward);
+  return softmaxAlong(
+    'logSoftmax',
+    x,
+    axis,
+    (k) => k.logSoftmax,
+    (k) => k.logSoftmaxBackward,
+  );
 }

@@ -26,10 +26,17 @@ interface SamePadding {
   cropW: number;
 }
 
-function samePadding(fn: string, kernelH: number, kernelW: number, opts: Conv2dFnOptions): SamePadding {
+function samePadding(
+  fn: string,
+  kernelH: number,
+  kernelW: number,
+  opts: Conv2dFnOptions,
+): SamePadding {
   const [sH, sW] = pair(fn, 'stride', opts.stride ?? 1, 1);
   if (sH !== 1 || sW !== 1) {
-    throw new RangeError(`${fn}: padding 'same' needs stride 1, got stride ${JSON.stringify(opts.stride)}`);
+    throw new RangeError(
+      `${fn}: padding 'same' needs stride 1, got stride ${JSON.stringify(opts.stride)}`,
+    );
   }
   const [dH, dW] = pair(fn, 'dilation', opts.dilation ?? 1, 1);
   const totalH = dH * (kernelH - 1);
@@ -43,7 +50,14 @@ function samePadding(fn: string, kernelH: number, kernelW: number, opts: Conv2dF
 }
 
 /** Copies the [cropH:, cropW:] corner of each plane of `src` (planes of h x w) into a new array. */
-function cropPlanes(src: Float32Array, planes: number, h: number, w: number, cropH: number, cropW: number): Float32Array {
+function cropPlanes(
+  src: Float32Array,
+  planes: number,
+  h: number,
+  w: number,
+  cropH: number,
+  cropW: number,
+): Float32Array {
   const oh = h - cropH;
   const ow = w - cropW;
   const out = new Float32Array(planes * oh * ow);
@@ -57,7 +71,14 @@ function cropPlanes(src: Float32Array, planes: number, h: number, w: number, cro
 }
 
 /** The inverse of cropPlanes: the cropped rows/columns receive zero gradient. */
-function uncropPlanes(src: Float32Array, planes: number, h: number, w: number, cropH: number, cropW: number): Float32Array {
+function uncropPlanes(
+  src: Float32Array,
+  planes: number,
+  h: number,
+  w: number,
+  cropH: number,
+  cropW: number,
+): Float32Array {
   const oh = h - cropH;
   const ow = w - cropW;
   const out = new Float32Array(planes * h * w);
@@ -75,16 +96,28 @@ function uncropPlanes(src: Float32Array, planes: number, h: number, w: number, c
  * PyTorch semantics: cross-correlation, zero padding, output size
  * floor((in + 2*pad - dilation*(k-1) - 1) / stride) + 1.
  */
-export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv2dFnOptions = {}): Tensor {
+export function conv2d(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null = null,
+  opts: Conv2dFnOptions = {},
+): Tensor {
   const fn = 'conv2d';
   const xd = requireFloat(fn, 'input', x);
   const wd = requireFloat(fn, 'weight', w);
-  if (x.ndim !== 4) throw new RangeError(`${fn}: input must be 4-D NCHW, got shape ${formatShape(x.shape)}`);
-  if (w.ndim !== 4) throw new RangeError(`${fn}: weight must be 4-D OIHW, got shape ${formatShape(w.shape)}`);
+  if (x.ndim !== 4)
+    throw new RangeError(`${fn}: input must be 4-D NCHW, got shape ${formatShape(x.shape)}`);
+  if (w.ndim !== 4)
+    throw new RangeError(`${fn}: weight must be 4-D OIHW, got shape ${formatShape(w.shape)}`);
   if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    throw new TypeError(
+      `${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`,
+    );
   }
-  const bd = b === null || b === undefined ? null : requireVector(fn, 'bias', b, w.shape[0], 'one value per output channel');
+  const bd =
+    b === null || b === undefined
+      ? null
+      : requireVector(fn, 'bias', b, w.shape[0], 'one value per output channel');
 
   let crop = { cropH: 0, cropW: 0 };
   let padding: Size2;
@@ -95,7 +128,9 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
   } else if (opts.padding === 'valid') {
     padding = 0;
   } else if (typeof opts.padding === 'string') {
-    throw new RangeError(`${fn}: padding must be a number, a pair, 'same' or 'valid', got '${opts.padding}'`);
+    throw new RangeError(
+      `${fn}: padding must be a number, a pair, 'same' or 'valid', got '${opts.padding}'`,
+    );
   } else {
     padding = opts.padding ?? 0;
   }
@@ -111,13 +146,22 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
   k.conv2d(g, xd, wd, bd, full);
   const planes = g.batch * g.outChannels;
   const cropped = crop.cropH > 0 || crop.cropW > 0;
-  const yd = cropped ? cropPlanes(full, planes, g.outHeight, g.outWidth, crop.cropH, crop.cropW) : full;
-  const y = new Tensor(yd, [g.batch, g.outChannels, g.outHeight - crop.cropH, g.outWidth - crop.cropW]);
+  const yd = cropped
+    ? cropPlanes(full, planes, g.outHeight, g.outWidth, crop.cropH, crop.cropW)
+    : full;
+  const y = new Tensor(yd, [
+    g.batch,
+    g.outChannels,
+    g.outHeight - crop.cropH,
+    g.outWidth - crop.cropW,
+  ]);
 
   const inputs = b === null || b === undefined ? [x, w] : [x, w, b];
   return recordOp(y, 'conv2d', inputs, (gy) => {
     const kb = kernels();
-    const dy = cropped ? uncropPlanes(gy, planes, g.outHeight, g.outWidth, crop.cropH, crop.cropW) : gy;
+    const dy = cropped
+      ? uncropPlanes(gy, planes, g.outHeight, g.outWidth, crop.cropH, crop.cropW)
+      : gy;
     let dx: Float32Array | null = null;
     if (needsGrad(x)) {
       dx = new Float32Array(xd.length);
@@ -132,7 +176,11 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null = null, opts: Conv
       kb.conv2dBackwardWeight(g, xd, dy, dw, db);
     } else if (wantB) {
       db = new Float32Array(g.outChannels);
-      kb.biasAddBackward({ outer: g.batch, channels: g.outChannels, inner: g.outHeight * g.outWidth }, dy, db);
+      kb.biasAddBackward(
+        { outer: g.batch, channels: g.outChannels, inner: g.outHeight * g.outWidth },
+        dy,
+        db,
+      );
     }
     return [dx, dw, db];
   });

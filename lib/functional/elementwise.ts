@@ -10,11 +10,26 @@
  */
 import { recordOp } from '../autograd/engine.js';
 import { Tensor, shapeSize, type TensorData } from '../tensor.js';
-import { broadcastData, broadcastShapes, describeValue, requireTensor, rowPlan, sumToShape } from './shape.js';
+import {
+  broadcastData,
+  broadcastShapes,
+  describeValue,
+  requireTensor,
+  rowPlan,
+  sumToShape,
+} from './shape.js';
 
 /** One binary operation as three loops: vector-vector, vector-scalar and scalar-vector. */
 interface BinaryKernel {
-  vv(a: TensorData, ao: number, b: TensorData, bo: number, o: Float32Array, oo: number, n: number): void;
+  vv(
+    a: TensorData,
+    ao: number,
+    b: TensorData,
+    bo: number,
+    o: Float32Array,
+    oo: number,
+    n: number,
+  ): void;
   vs(a: TensorData, ao: number, s: number, o: Float32Array, oo: number, n: number): void;
   sv(s: number, b: TensorData, bo: number, o: Float32Array, oo: number, n: number): void;
 }
@@ -222,7 +237,9 @@ function resolve(fn: string, name: string, x: unknown): Resolved {
 /** The operand's values at the output shape (copied only when it is broadcast). */
 function atShape(r: Resolved, outShape: readonly number[]): TensorData | number {
   if (typeof r.value === 'number') return r.value;
-  return r.value.length === shapeSize(outShape) ? r.value : broadcastData(r.value, r.shape, outShape);
+  return r.value.length === shapeSize(outShape)
+    ? r.value
+    : broadcastData(r.value, r.shape, outShape);
 }
 
 type BinaryGrad = (
@@ -314,7 +331,8 @@ export function pow(a: Tensor | number, b: Tensor | number): Tensor {
         else if (bv === 1) ga.set(g);
         else if (bv !== 0) for (let i = 0; i < n; i++) ga[i] = bv * Math.pow(x[i], bv - 1) * g[i];
       } else {
-        for (let i = 0; i < n; i++) ga[i] = bv[i] === 0 ? 0 : bv[i] * Math.pow(x[i], bv[i] - 1) * g[i];
+        for (let i = 0; i < n; i++)
+          ga[i] = bv[i] === 0 ? 0 : bv[i] * Math.pow(x[i], bv[i] - 1) * g[i];
       }
     }
     if (needs(bb)) {
@@ -350,12 +368,24 @@ function extremumGrad(pickA: (x: number, y: number) => boolean): BinaryGrad {
 
 /** Elementwise maximum with broadcasting; NaN propagates. */
 export function maximum(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('maximum', MAXIMUM, a, b, extremumGrad((x, y) => x > y));
+  return binaryOp(
+    'maximum',
+    MAXIMUM,
+    a,
+    b,
+    extremumGrad((x, y) => x > y),
+  );
 }
 
 /** Elementwise minimum with broadcasting; NaN propagates. */
 export function minimum(a: Tensor | number, b: Tensor | number): Tensor {
-  return binaryOp('minimum', MINIMUM, a, b, extremumGrad((x, y) => x < y));
+  return binaryOp(
+    'minimum',
+    MINIMUM,
+    a,
+    b,
+    extremumGrad((x, y) => x < y),
+  );
 }
 
 /** 1 where a == b, else 0 (float32; not differentiable). */

@@ -13,7 +13,9 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
   const xd = requireFloat(fn, 'input', x);
   const wd = requireFloat(fn, 'weight', w);
   if (w.ndim !== 2) {
-    throw new RangeError(`${fn}: weight must be 2-D [outFeatures, inFeatures], got shape ${formatShape(w.shape)}`);
+    throw new RangeError(
+      `${fn}: weight must be 2-D [outFeatures, inFeatures], got shape ${formatShape(w.shape)}`,
+    );
   }
   const [outF, inF] = w.shape;
   if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
@@ -21,12 +23,20 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
       `${fn}: input must have shape [..., ${inF}] to match weight ${formatShape(w.shape)}, got shape ${formatShape(x.shape)}`,
     );
   }
-  const bd = b === null || b === undefined ? null : requireVector(fn, 'bias', b, outF, 'one value per output feature');
+  const bd =
+    b === null || b === undefined
+      ? null
+      : requireVector(fn, 'bias', b, outF, 'one value per output feature');
   const rowCount = x.ndim === 1 ? 1 : x.shape.slice(0, -1).reduce((a, d) => a * d, 1);
   const k = kernels();
   const yd = new Float32Array(rowCount * outF);
   if (rowCount > 0 && outF > 0) {
-    k.gemm({ transA: false, transB: true, m: rowCount, n: outF, k: inF, alpha: 1, beta: 0 }, xd, wd, yd);
+    k.gemm(
+      { transA: false, transB: true, m: rowCount, n: outF, k: inF, alpha: 1, beta: 0 },
+      xd,
+      wd,
+      yd,
+    );
     if (bd !== null) k.biasAdd({ outer: rowCount, channels: outF, inner: 1 }, yd, bd, yd);
   }
   const y = new Tensor(yd, [...x.shape.slice(0, -1), outF]);
@@ -39,13 +49,23 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
     if (needsGrad(x)) {
       dx = new Float32Array(xd.length);
       if (rowCount > 0 && inF > 0 && outF > 0) {
-        kb.gemm({ transA: false, transB: false, m: rowCount, n: inF, k: outF, alpha: 1, beta: 0 }, gy, wd, dx);
+        kb.gemm(
+          { transA: false, transB: false, m: rowCount, n: inF, k: outF, alpha: 1, beta: 0 },
+          gy,
+          wd,
+          dx,
+        );
       }
     }
     if (needsGrad(w)) {
       dw = new Float32Array(wd.length);
       if (rowCount > 0 && inF > 0 && outF > 0) {
-        kb.gemm({ transA: true, transB: false, m: outF, n: inF, k: rowCount, alpha: 1, beta: 0 }, gy, xd, dw);
+        kb.gemm(
+          { transA: true, transB: false, m: outF, n: inF, k: rowCount, alpha: 1, beta: 0 },
+          gy,
+          xd,
+          dw,
+        );
       }
     }
     if (bd !== null && needsGrad(b)) {

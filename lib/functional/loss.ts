@@ -15,7 +15,6 @@ import {
   type Reduction,
 } from './tensor-checks.js';
 
-
 /** PyTorch's default ignore_index: no real class has it, so by default nothing is ignored. */
 export const DEFAULT_IGNORE_INDEX = -100;
 
@@ -65,7 +64,9 @@ function classLayout(fn: string, input: Tensor): ClassLayout {
 
 function optionsObject(fn: string, opts: unknown): void {
   if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    throw new TypeError(
+      `${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`,
+    );
   }
 }
 
@@ -77,7 +78,12 @@ function checkIgnoreIndex(fn: string, v: unknown): number {
 }
 
 /** Validates class-index targets: int32, the input's shape without the class axis, values in [0, C) or ignored. */
-function checkIndexTarget(fn: string, target: Tensor, L: ClassLayout, ignoreIndex: number): Int32Array {
+function checkIndexTarget(
+  fn: string,
+  target: Tensor,
+  L: ClassLayout,
+  ignoreIndex: number,
+): Int32Array {
   if (!(target.data instanceof Int32Array)) {
     throw new TypeError(
       `${fn}: target must be an int32 tensor of class indices with shape ${formatShape(L.sampleShape)} (or float32 probabilities shaped like the input), got float32 of shape ${formatShape(target.shape)}`,
@@ -116,7 +122,11 @@ function reduceLoss(losses: Float64Array, reduction: Reduction, denominator: num
 }
 
 /** The gradient of the output at sample i: the reduction's scale applied to the incoming gradient. */
-function sampleGrad(gy: Float32Array, reduction: Reduction, denominator: number): (i: number) => number {
+function sampleGrad(
+  gy: Float32Array,
+  reduction: Reduction,
+  denominator: number,
+): (i: number) => number {
   if (reduction === 'none') return (i) => gy[i];
   const g = reduction === 'sum' ? gy[0] : gy[0] / denominator;
   return () => g;
@@ -153,13 +163,17 @@ function indexTargetLoss(
       let loss = -(1 - smoothing) * wt * lp[base + cls * inner];
       if (smoothing > 0) {
         let smooth = 0;
-        for (let c = 0; c < C; c++) smooth -= (weight === null ? 1 : weight[c]) * lp[base + c * inner];
+        for (let c = 0; c < C; c++)
+          smooth -= (weight === null ? 1 : weight[c]) * lp[base + c * inner];
         loss += (smoothing / C) * smooth;
       }
       losses[s] = loss;
     }
   }
-  const out = new Tensor(reduceLoss(losses, reduction, denominator), reduction === 'none' ? L.sampleShape : []);
+  const out = new Tensor(
+    reduceLoss(losses, reduction, denominator),
+    reduction === 'none' ? L.sampleShape : [],
+  );
   return recordOp(out, fn, [logp], (gy) => {
     const dlp = new Float32Array(lp.length);
     const gs = sampleGrad(gy, reduction, denominator);
@@ -172,7 +186,8 @@ function indexTargetLoss(
         const base = n * C * inner + j;
         if (smoothing > 0) {
           const k = (g * smoothing) / C;
-          for (let c = 0; c < C; c++) dlp[base + c * inner] = -k * (weight === null ? 1 : weight[c]);
+          for (let c = 0; c < C; c++)
+            dlp[base + c * inner] = -k * (weight === null ? 1 : weight[c]);
         }
         dlp[base + cls * inner] -= g * (1 - smoothing) * (weight === null ? 1 : weight[cls]);
       }
@@ -211,7 +226,10 @@ function probTargetLoss(
       losses[n * inner + j] = loss;
     }
   }
-  const out = new Tensor(reduceLoss(losses, reduction, denominator), reduction === 'none' ? L.sampleShape : []);
+  const out = new Tensor(
+    reduceLoss(losses, reduction, denominator),
+    reduction === 'none' ? L.sampleShape : [],
+  );
   return recordOp(out, fn, [logp, target], (gy) => {
     const gs = sampleGrad(gy, reduction, denominator);
     const dlp = needsGrad(logp) ? new Float32Array(lp.length) : null;
@@ -232,7 +250,11 @@ function probTargetLoss(
   });
 }
 
-function classWeight(fn: string, weight: Tensor | null | undefined, L: ClassLayout): Float32Array | null {
+function classWeight(
+  fn: string,
+  weight: Tensor | null | undefined,
+  L: ClassLayout,
+): Float32Array | null {
   if (weight === null || weight === undefined) return null;
   return requireVector(fn, 'weight', weight, L.classes, 'one weight per class');
 }
@@ -242,7 +264,11 @@ function classWeight(fn: string, weight: Tensor | null | undefined, L: ClassLayo
  * int32 class indices (the input's shape without the class axis) or float32 class probabilities
  * (the input's shape). Computed from logSoftmax, so it is finite and exact for huge logits.
  */
-export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+export function crossEntropy(
+  logits: Tensor,
+  target: Tensor,
+  opts: CrossEntropyOptions = {},
+): Tensor {
   const fn = 'crossEntropy';
   requireFloat(fn, 'input', logits);
   requireTensor(fn, 'target', target);
@@ -257,7 +283,9 @@ export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyO
     target.ndim === logits.ndim &&
     target.shape.every((d, i) => d === logits.shape[i]);
   if (isProb && opts.ignoreIndex !== undefined && opts.ignoreIndex !== DEFAULT_IGNORE_INDEX) {
-    throw new RangeError(`${fn}: ignoreIndex is only supported for class-index targets, not probability targets`);
+    throw new RangeError(
+      `${fn}: ignoreIndex is only supported for class-index targets, not probability targets`,
+    );
   }
   if (!isProb) checkIndexTarget(fn, target, L, ignoreIndex);
   const logp = logSoftmax(logits, logits.ndim === 1 ? 0 : 1);
@@ -295,7 +323,10 @@ function pointwiseLoss(
   const reduction = requireReduction(fn, opts.reduction ?? 'mean');
   const losses = new Float64Array(xd.length);
   for (let i = 0; i < xd.length; i++) losses[i] = f(xd[i] - yd[i]);
-  const out = new Tensor(reduceLoss(losses, reduction, xd.length), reduction === 'none' ? input.shape : []);
+  const out = new Tensor(
+    reduceLoss(losses, reduction, xd.length),
+    reduction === 'none' ? input.shape : [],
+  );
   return recordOp(out, fn, [input, target], (gy) => {
     const gs = sampleGrad(gy, reduction, xd.length);
     const dx = new Float32Array(xd.length);
@@ -310,19 +341,48 @@ function pointwiseLoss(
 }
 
 /** Mean (or sum) of squared differences; input and target must have the same shape. */
-export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  return pointwiseLoss('mseLoss', input, target, opts, (d) => d * d, (d) => 2 * d);
+export function mseLoss(
+  input: Tensor,
+  target: Tensor,
+  opts: { reduction?: Reduction } = {},
+): Tensor {
+  return pointwiseLoss(
+    'mseLoss',
+    input,
+    target,
+    opts,
+    (d) => d * d,
+    (d) => 2 * d,
+  );
 }
 
 /** Mean (or sum) of absolute differences; the gradient at a zero difference is 0, as torch's sign(). */
-export function l1Loss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {
-  return pointwiseLoss('l1Loss', input, target, opts, (d) => Math.abs(d), (d) => Math.sign(d));
+export function l1Loss(
+  input: Tensor,
+  target: Tensor,
+  opts: { reduction?: Reduction } = {},
+): Tensor {
+  return pointwiseLoss(
+    'l1Loss',
+    input,
+    target,
+    opts,
+    (d) => Math.abs(d),
+    (d) => Math.sign(d),
+  );
 }
 
 /** `t`'s data expanded to the input's shape by NumPy broadcasting (weights are constants: no gradient). */
-function broadcastWeight(fn: string, name: string, t: Tensor, shape: readonly number[]): Float32Array {
+function broadcastWeight(
+  fn: string,
+  name: string,
+  t: Tensor,
+  shape: readonly number[],
+): Float32Array {
   const src = requireFloat(fn, name, t);
-  const ok = t.ndim <= shape.length && t.shape.every((d, i) => d === 1 || d === shape[shape.length - t.ndim + i]);
+  const ok =
+    t.ndim <= shape.length &&
+    t.shape.every((d, i) => d === 1 || d === shape[shape.length - t.ndim + i]);
   if (!ok) {
     throw new RangeError(
       `${fn}: ${name} of shape ${formatShape(t.shape)} cannot broadcast to the input's shape ${formatShape(shape)}`,
@@ -337,23 +397,33 @@ function broadcastWeight(fn: string, name: string, t: Tensor, shape: readonly nu
  * which is max(x, 0) - x*y + log(1 + exp(-|x|)) without posWeight. Gradients flow to input and
  * target; weight and posWeight are constants.
  */
-export function binaryCrossEntropyWithLogits(input: Tensor, target: Tensor, opts: BceWithLogitsOptions = {}): Tensor {
+export function binaryCrossEntropyWithLogits(
+  input: Tensor,
+  target: Tensor,
+  opts: BceWithLogitsOptions = {},
+): Tensor {
   const fn = 'binaryCrossEntropyWithLogits';
   const xd = requireFloat(fn, 'input', input);
   const yd = requireFloat(fn, 'target', target);
   requireSameShape(fn, 'input', input, 'target', target);
   optionsObject(fn, opts);
   const reduction = requireReduction(fn, opts.reduction ?? 'mean');
-  const w = opts.weight === null || opts.weight === undefined ? null : broadcastWeight(fn, 'weight', opts.weight, input.shape);
+  const w =
+    opts.weight === null || opts.weight === undefined
+      ? null
+      : broadcastWeight(fn, 'weight', opts.weight, input.shape);
   const pw =
-    opts.posWeight === null || opts.posWeight === undefined ? null : broadcastWeight(fn, 'posWeight', opts.posWeight, input.shape);
+    opts.posWeight === null || opts.posWeight === undefined
+      ? null
+      : broadcastWeight(fn, 'posWeight', opts.posWeight, input.shape);
   const n = xd.length;
   const losses = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const x = xd[i];
     const y = yd[i];
     const softplusNeg = Math.log1p(Math.exp(-Math.abs(x))) + Math.max(-x, 0);
-    const l = pw === null ? (1 - y) * x + softplusNeg : (1 - y) * x + (1 + (pw[i] - 1) * y) * softplusNeg;
+    const l =
+      pw === null ? (1 - y) * x + softplusNeg : (1 - y) * x + (1 + (pw[i] - 1) * y) * softplusNeg;
     losses[i] = w === null ? l : w[i] * l;
   }
   const out = new Tensor(reduceLoss(losses, reduction, n), reduction === 'none' ? input.shape : []);

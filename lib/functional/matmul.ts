@@ -7,7 +7,11 @@ import { Tensor, formatShape, shapeSize } from '../tensor.js';
 import { broadcastShapes, contiguousStrides, requireTensor } from './shape.js';
 
 /** Matrix-unit offsets (batch index * m * k) of each output batch into an operand that broadcasts. */
-function batchOffsets(outBatch: readonly number[], batch: readonly number[], matSize: number): Int32Array {
+function batchOffsets(
+  outBatch: readonly number[],
+  batch: readonly number[],
+  matSize: number,
+): Int32Array {
   const count = shapeSize(outBatch);
   const offs = new Int32Array(count);
   const rank = outBatch.length;
@@ -81,18 +85,27 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const mm = m * k;
   const kn = k * n;
   const mn = m * n;
+  // An empty product is all zeros (and all-zero gradients); not every backend's gemm takes 0 sizes.
+  const empty = count * m * n * k === 0;
   // A single right-hand matrix: fold a's batch into the rows, one gemm for the whole batch.
   const folded = shapeSize(bBatch) === 1;
   let aOffs: Int32Array | null = null;
   let bOffs: Int32Array | null = null;
-  if (folded) {
+  if (empty) {
+    // C is already zeros.
+  } else if (folded) {
     K.gemm({ transA: false, transB: false, m: count * m, n, k, alpha: 1, beta: 0 }, A, B, C);
   } else {
     aOffs = batchOffsets(outBatch, aBatch, mm);
     bOffs = batchOffsets(outBatch, bBatch, kn);
     const p = { transA: false, transB: false, m, n, k, alpha: 1, beta: 0 };
     for (let i = 0; i < count; i++) {
-      K.gemm(p, A.subarray(aOffs[i], aOffs[i] + mm), B.subarray(bOffs[i], bOffs[i] + kn), C.subarray(i * mn, i * mn + mn));
+      K.gemm(
+        p,
+        A.subarray(aOffs[i], aOffs[i] + mm),
+        B.subarray(bOffs[i], bOffs[i] + kn),
+        C.subarray(i * mn, i * mn + mn),
+      );
     }
   }
 
@@ -101,15 +114,31 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     const KB = kernels();
     let dA: Float32Array | null = null;
     let dB: Float32Array | null = null;
+    if (empty) {
+      return [
+        a.requiresGrad ? new Float32Array(A.length) : null,
+        b.requiresGrad ? new Float32Array(B.length) : null,
+      ];
+    }
     if (folded) {
       // dA = dC · Bᵀ, dB = Aᵀ · dC, with the batch folded into the rows.
       if (a.requiresGrad) {
         dA = new Float32Array(A.length);
-        KB.gemm({ transA: false, transB: true, m: count * m, n: k, k: n, alpha: 1, beta: 0 }, g, B, dA);
+        KB.gemm(
+          { transA: false, transB: true, m: count * m, n: k, k: n, alpha: 1, beta: 0 },
+          g,
+          B,
+          dA,
+        );
       }
       if (b.requiresGrad) {
         dB = new Float32Array(B.length);
-        KB.gemm({ transA: true, transB: false, m: k, n, k: count * m, alpha: 1, beta: 0 }, A, g, dB);
+        KB.gemm(
+          { transA: true, transB: false, m: k, n, k: count * m, alpha: 1, beta: 0 },
+          A,
+          g,
+          dB,
+        );
       }
       return [dA, dB];
     }

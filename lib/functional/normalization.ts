@@ -31,15 +31,20 @@ export function batchNorm(
   const fn = 'batchNorm';
   const xd = requireFloat(fn, 'input', x);
   if (x.ndim < 2 || x.ndim > 4) {
-    throw new RangeError(`${fn}: input must be [N, C], [N, C, L] or [N, C, H, W], got shape ${formatShape(x.shape)}`);
+    throw new RangeError(
+      `${fn}: input must be [N, C], [N, C, L] or [N, C, H, W], got shape ${formatShape(x.shape)}`,
+    );
   }
   if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    throw new TypeError(
+      `${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`,
+    );
   }
   const training = opts.training ?? false;
   const momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
-  if (typeof training !== 'boolean') throw new TypeError(`${fn}: training must be a boolean, got ${typeof training}`);
+  if (typeof training !== 'boolean')
+    throw new TypeError(`${fn}: training must be a boolean, got ${typeof training}`);
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
     throw new RangeError(`${fn}: momentum must be a number in [0, 1], got ${String(momentum)}`);
   }
@@ -48,15 +53,27 @@ export function batchNorm(
   }
   const [N, C] = x.shape;
   const what = `one value per channel of input ${formatShape(x.shape)}`;
-  const rm = runningMean === null || runningMean === undefined ? null : requireVector(fn, 'runningMean', runningMean, C, what);
-  const rv = runningVar === null || runningVar === undefined ? null : requireVector(fn, 'runningVar', runningVar, C, what);
+  const rm =
+    runningMean === null || runningMean === undefined
+      ? null
+      : requireVector(fn, 'runningMean', runningMean, C, what);
+  const rv =
+    runningVar === null || runningVar === undefined
+      ? null
+      : requireVector(fn, 'runningVar', runningVar, C, what);
   if ((rm === null) !== (rv === null)) {
-    throw new TypeError(`${fn}: runningMean and runningVar must be given together (both tensors or both null)`);
+    throw new TypeError(
+      `${fn}: runningMean and runningVar must be given together (both tensors or both null)`,
+    );
   }
-  const gamma = weight === null || weight === undefined ? null : requireVector(fn, 'weight', weight, C, what);
-  const beta = bias === null || bias === undefined ? null : requireVector(fn, 'bias', bias, C, what);
+  const gamma =
+    weight === null || weight === undefined ? null : requireVector(fn, 'weight', weight, C, what);
+  const beta =
+    bias === null || bias === undefined ? null : requireVector(fn, 'bias', bias, C, what);
   if (!training && rm === null) {
-    throw new RangeError(`${fn}: evaluation mode (training=false) needs runningMean and runningVar`);
+    throw new RangeError(
+      `${fn}: evaluation mode (training=false) needs runningMean and runningVar`,
+    );
   }
 
   const inner = x.shape.slice(2).reduce((p, d) => p * d, 1);

@@ -22,13 +22,16 @@ export interface AvgPool2dOptions {
 function requireNchw(fn: string, x: unknown): Float32Array {
   const d = requireFloat(fn, 'input', x);
   const t = x as Tensor;
-  if (t.ndim !== 4) throw new RangeError(`${fn}: input must be 4-D NCHW, got shape ${formatShape(t.shape)}`);
+  if (t.ndim !== 4)
+    throw new RangeError(`${fn}: input must be 4-D NCHW, got shape ${formatShape(t.shape)}`);
   return d;
 }
 
 function requireOptions(fn: string, opts: unknown): void {
   if (typeof opts !== 'object' || opts === null) {
-    throw new TypeError(`${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    throw new TypeError(
+      `${fn}: options must be an object, got ${opts === null ? 'null' : typeof opts}`,
+    );
   }
 }
 
@@ -56,7 +59,9 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: AvgPool2dOptions =
   const xd = requireNchw(fn, x);
   requireOptions(fn, opts);
   if (opts.countIncludePad !== undefined && typeof opts.countIncludePad !== 'boolean') {
-    throw new TypeError(`${fn}: countIncludePad must be a boolean, got ${JSON.stringify(opts.countIncludePad)}`);
+    throw new TypeError(
+      `${fn}: countIncludePad must be a boolean, got ${JSON.stringify(opts.countIncludePad)}`,
+    );
   }
   const g = pool2dGeometry(fn, x.shape, kernelSize, opts);
   const yd = new Float32Array(g.batch * g.channels * g.outHeight * g.outWidth);
@@ -73,13 +78,22 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: AvgPool2dOptions =
 export type AdaptiveSize = number | readonly [number | null, number | null];
 
 function adaptiveSize(fn: string, size: AdaptiveSize, inH: number, inW: number): [number, number] {
-  const raw = typeof size === 'number' ? [size, size] : Array.isArray(size) && size.length === 2 ? size : null;
+  const raw =
+    typeof size === 'number'
+      ? [size, size]
+      : Array.isArray(size) && size.length === 2
+        ? size
+        : null;
   if (raw === null) {
-    throw new RangeError(`${fn}: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(size)}`);
+    throw new RangeError(
+      `${fn}: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(size)}`,
+    );
   }
   const out: [number, number] = [raw[0] ?? inH, raw[1] ?? inW];
   if (!out.every((v) => Number.isInteger(v) && v >= 1)) {
-    throw new RangeError(`${fn}: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(size)}`);
+    throw new RangeError(
+      `${fn}: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(size)}`,
+    );
   }
   return out;
 }

@@ -8,7 +8,14 @@
  */
 import { recordOp } from '../autograd/engine.js';
 import { Tensor, formatShape, shapeSize } from '../tensor.js';
-import { broadcastData, contiguousStrides, describeValue, normalizeAxis, requireTensor, sumToShape } from './shape.js';
+import {
+  broadcastData,
+  contiguousStrides,
+  describeValue,
+  normalizeAxis,
+  requireTensor,
+  sumToShape,
+} from './shape.js';
 
 /** Which axes to reduce: omitted/null for all, one axis, or several. */
 export type Axis = number | readonly number[] | null | undefined;
@@ -29,7 +36,9 @@ function normalizeAxes(fn: string, axis: unknown, ndim: number): number[] {
   if (axis === undefined || axis === null) return Array.from({ length: ndim }, (_, i) => i);
   if (typeof axis === 'number') return [normalizeAxis(fn, 'axis', axis, ndim)];
   if (!Array.isArray(axis)) {
-    throw new TypeError(`${fn}: axis must be an integer, an array of integers or null, got ${describeValue(axis)}`);
+    throw new TypeError(
+      `${fn}: axis must be an integer, an array of integers or null, got ${describeValue(axis)}`,
+    );
   }
   const axes = axis.map((a: unknown) => normalizeAxis(fn, 'axis', a, ndim));
   if (new Set(axes).size !== axes.length) {
@@ -58,7 +67,13 @@ function enumerateOffsets(sizes: readonly number[], strides: readonly number[]):
 }
 
 /** `offsets`: whether base/roff are needed (sum and mean go through sumToShape instead). */
-function planReduction(fn: string, x: Tensor, axis: unknown, keepDims: unknown, offsets = true): Reduction {
+function planReduction(
+  fn: string,
+  x: Tensor,
+  axis: unknown,
+  keepDims: unknown,
+  offsets = true,
+): Reduction {
   if (typeof keepDims !== 'boolean') {
     throw new TypeError(`${fn}: keepDims must be a boolean, got ${describeValue(keepDims)}`);
   }
@@ -91,7 +106,9 @@ function planReduction(fn: string, x: Tensor, axis: unknown, keepDims: unknown, 
 
 function requireNonEmpty(fn: string, x: Tensor, p: Reduction): void {
   if (p.r === 0 && p.outSize > 0) {
-    throw new RangeError(`${fn}: cannot reduce over an empty axis of a tensor of shape ${formatShape(x.shape)}`);
+    throw new RangeError(
+      `${fn}: cannot reduce over an empty axis of a tensor of shape ${formatShape(x.shape)}`,
+    );
   }
 }
 
@@ -174,7 +191,13 @@ export function min(x: Tensor, axis?: Axis, keepDims = false): Tensor {
   return extremum('min', x, axis, keepDims, -1);
 }
 
-function argExtremum(name: string, x: Tensor, axis: number | null | undefined, keepDims: boolean, sign: 1 | -1): Tensor {
+function argExtremum(
+  name: string,
+  x: Tensor,
+  axis: number | null | undefined,
+  keepDims: boolean,
+  sign: 1 | -1,
+): Tensor {
   requireTensor(name, 'x', x);
   if (axis !== undefined && axis !== null && typeof axis !== 'number') {
     throw new TypeError(`${name}: axis must be an integer or omitted, got ${describeValue(axis)}`);
@@ -228,11 +251,15 @@ export function variance(x: Tensor, axis?: Axis, opts: VarianceOptions = {}): Te
     throw new TypeError('variance: pass either correction or unbiased, not both');
   }
   if (opts.unbiased !== undefined && typeof opts.unbiased !== 'boolean') {
-    throw new TypeError(`variance: unbiased must be a boolean, got ${describeValue(opts.unbiased)}`);
+    throw new TypeError(
+      `variance: unbiased must be a boolean, got ${describeValue(opts.unbiased)}`,
+    );
   }
   const correction = opts.correction ?? (opts.unbiased === false ? 0 : 1);
   if (typeof correction !== 'number' || !Number.isFinite(correction) || correction < 0) {
-    throw new RangeError(`variance: correction must be a non-negative number, got ${describeValue(correction)}`);
+    throw new RangeError(
+      `variance: correction must be a non-negative number, got ${describeValue(correction)}`,
+    );
   }
   const p = planReduction('variance', x, axis, opts.keepDims ?? false);
   const d = x.data;

@@ -40,7 +40,9 @@ export function normalizeAxis(fn: string, name: string, axis: unknown, ndim: num
 function checkShapeArg(fn: string, name: string, shape: unknown, allowMinusOne: boolean): number[] {
   const ok =
     Array.isArray(shape) &&
-    shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= (allowMinusOne ? -1 : 0));
+    shape.every(
+      (d) => typeof d === 'number' && Number.isInteger(d) && d >= (allowMinusOne ? -1 : 0),
+    );
   if (!ok) {
     throw new TypeError(
       `${fn}: ${name} must be an array of ${allowMinusOne ? 'integers >= -1' : 'non-negative integers'}, got ${JSON.stringify(shape)}`,
@@ -74,7 +76,9 @@ export function broadcastShapes(fn: string, a: readonly number[], b: readonly nu
     const da = i < n - a.length ? 1 : a[i - (n - a.length)];
     const db = i < n - b.length ? 1 : b[i - (n - b.length)];
     if (da !== db && da !== 1 && db !== 1) {
-      throw new RangeError(`${fn}: cannot broadcast shapes ${formatShape(a)} and ${formatShape(b)}`);
+      throw new RangeError(
+        `${fn}: cannot broadcast shapes ${formatShape(a)} and ${formatShape(b)}`,
+      );
     }
     out[i] = da === 1 ? db : da;
   }
@@ -95,11 +99,19 @@ export interface RowPlan {
   offsets: Int32Array[];
 }
 
-export function rowPlan(outShape: readonly number[], shapes: readonly (readonly number[])[]): RowPlan {
+export function rowPlan(
+  outShape: readonly number[],
+  shapes: readonly (readonly number[])[],
+): RowPlan {
   const k = shapes.length;
   const total = shapeSize(outShape);
   if (total === 0) {
-    return { rows: 0, n: 0, innerStride: shapes.map(() => 1), offsets: shapes.map(() => new Int32Array(0)) };
+    return {
+      rows: 0,
+      n: 0,
+      innerStride: shapes.map(() => 1),
+      offsets: shapes.map(() => new Int32Array(0)),
+    };
   }
   const rank = outShape.length;
   // Per operand, the stride of each output dim (0 where it is broadcast); size-1 output dims dropped.
@@ -116,7 +128,12 @@ export function rowPlan(outShape: readonly number[], shapes: readonly (readonly 
     }
   }
   if (sizes.length === 0) {
-    return { rows: 1, n: 1, innerStride: shapes.map(() => 0), offsets: shapes.map(() => new Int32Array(1)) };
+    return {
+      rows: 1,
+      n: 1,
+      innerStride: shapes.map(() => 0),
+      offsets: shapes.map(() => new Int32Array(1)),
+    };
   }
   // Coalesce from the innermost dim outwards.
   const cSizes = [sizes[sizes.length - 1]];
@@ -332,13 +349,21 @@ export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
   } else {
     const list = typeof axis === 'number' ? [axis] : Array.isArray(axis) ? axis : null;
     if (list === null) {
-      throw new TypeError(`squeeze: axis must be an integer or an array of them, got ${describeValue(axis)}`);
+      throw new TypeError(
+        `squeeze: axis must be an integer or an array of them, got ${describeValue(axis)}`,
+      );
     }
     drop = new Set(
-      list.map((a: unknown) => normalizeAxis('squeeze', 'axis', a, x.ndim)).filter((a) => x.shape[a] === 1),
+      list
+        .map((a: unknown) => normalizeAxis('squeeze', 'axis', a, x.ndim))
+        .filter((a) => x.shape[a] === 1),
     );
   }
-  return shareData('squeeze', x, x.shape.filter((_, i) => !drop.has(i)));
+  return shareData(
+    'squeeze',
+    x,
+    x.shape.filter((_, i) => !drop.has(i)),
+  );
 }
 
 /** Inserts a size-1 dimension at `axis` (in [-ndim-1, ndim]). */
@@ -354,7 +379,11 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
 // Permutations (copies)
 
 /** out[idx] = src[idx permuted]: out has shape srcShape[perm[0]], srcShape[perm[1]], ... */
-function permuteData(src: TensorData, srcShape: readonly number[], perm: readonly number[]): TensorData {
+function permuteData(
+  src: TensorData,
+  srcShape: readonly number[],
+  perm: readonly number[],
+): TensorData {
   const out = allocLike(src, src.length);
   const outShape = perm.map((p) => srcShape[p]);
   if (out.length === 0) return out;
@@ -369,7 +398,12 @@ function permuteData(src: TensorData, srcShape: readonly number[], perm: readonl
     transpose2d(src, out, srcShape[0], srcShape[1], 0);
     return out;
   }
-  if (rank >= 2 && perm[rank - 2] === rank - 1 && perm[rank - 1] === rank - 2 && perm.slice(0, -2).every((p, i) => p === i)) {
+  if (
+    rank >= 2 &&
+    perm[rank - 2] === rank - 1 &&
+    perm[rank - 1] === rank - 2 &&
+    perm.slice(0, -2).every((p, i) => p === i)
+  ) {
     const r = srcShape[rank - 2];
     const c = srcShape[rank - 1];
     for (let b = 0; b < out.length; b += r * c) transpose2d(src, out, r, c, b);
@@ -458,11 +492,14 @@ export function transpose(x: Tensor, dim0?: number, dim1?: number): Tensor {
 /** Joins tensors along an existing axis; all other dimensions must match, and so must dtypes. */
 export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors as unknown) || tensors.length === 0) {
-    throw new TypeError(`concat: tensors must be a non-empty array of Tensors, got ${describeValue(tensors)}`);
+    throw new TypeError(
+      `concat: tensors must be a non-empty array of Tensors, got ${describeValue(tensors)}`,
+    );
   }
   tensors.forEach((t, i) => requireTensor('concat', `tensors[${i}]`, t));
   const first = tensors[0];
-  if (first.ndim === 0) throw new RangeError('concat: 0-d tensors cannot be concatenated; use stack');
+  if (first.ndim === 0)
+    throw new RangeError('concat: 0-d tensors cannot be concatenated; use stack');
   const ax = normalizeAxis('concat', 'axis', axis, first.ndim);
   for (let i = 1; i < tensors.length; i++) {
     const t = tensors[i];
@@ -507,7 +544,9 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
 /** Joins same-shape tensors along a new axis (in [-ndim-1, ndim]). */
 export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors as unknown) || tensors.length === 0) {
-    throw new TypeError(`stack: tensors must be a non-empty array of Tensors, got ${describeValue(tensors)}`);
+    throw new TypeError(
+      `stack: tensors must be a non-empty array of Tensors, got ${describeValue(tensors)}`,
+    );
   }
   tensors.forEach((t, i) => requireTensor('stack', `tensors[${i}]`, t));
   const first = tensors[0];
@@ -542,7 +581,8 @@ function sliceRange(name: string, x: Tensor, ax: number, start: number, len: num
   const result = new Tensor(out, outShape);
   return recordOp(result, name, [x], (g) => {
     const gx = new Float32Array(x.size);
-    for (let o = 0; o < outer; o++) gx.set(g.subarray(o * dstRow, o * dstRow + dstRow), o * srcRow + start * inner);
+    for (let o = 0; o < outer; o++)
+      gx.set(g.subarray(o * dstRow, o * dstRow + dstRow), o * srcRow + start * inner);
     return [gx];
   });
 }
@@ -572,7 +612,9 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
   const ax = normalizeAxis('narrow', 'axis', axis, x.ndim);
   const size = x.shape[ax];
   if (typeof start !== 'number' || !Number.isInteger(start) || start < -size || start > size) {
-    throw new RangeError(`narrow: start must be an integer in [${-size}, ${size}], got ${describeValue(start)}`);
+    throw new RangeError(
+      `narrow: start must be an integer in [${-size}, ${size}], got ${describeValue(start)}`,
+    );
   }
   const s = start < 0 ? start + size : start;
   if (typeof length !== 'number' || !Number.isInteger(length) || length < 0 || s + length > size) {
@@ -606,7 +648,9 @@ function toIndexArray(fn: string, indices: unknown, size: number): Int32Array {
   for (let i = 0; i < arr.length; i++) {
     const v = arr[i];
     if (!Number.isInteger(v) || v < 0 || v >= size) {
-      throw new RangeError(`${fn}: indices[${i}] = ${v} is out of range for an axis of size ${size}`);
+      throw new RangeError(
+        `${fn}: indices[${i}] = ${v} is out of range for an axis of size ${size}`,
+      );
     }
     out[i] = v;
   }

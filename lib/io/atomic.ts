@@ -12,7 +12,7 @@ import * as path from 'node:path';
 export type AtomicData = Uint8Array | string | Iterable<Uint8Array>;
 
 export interface WriteFileAtomicOptions {
-  /** File mode of a newly created file (default 0o666, less the umask). */
+  /** File mode (default: the replaced file's, else 0o666 less the umask). */
   mode?: number;
 }
 
@@ -39,9 +39,15 @@ function isChunkIterable(data: unknown): data is Iterable<Uint8Array> {
  * temporary file is removed, the previous content of `file` is untouched, and the error names the
  * file.
  */
-export function writeFileAtomic(file: string, data: AtomicData, opts: WriteFileAtomicOptions = {}): void {
+export function writeFileAtomic(
+  file: string,
+  data: AtomicData,
+  opts: WriteFileAtomicOptions = {},
+): void {
   if (typeof file !== 'string' || file === '') {
-    throw new TypeError(`writeFileAtomic: path must be a non-empty string, got ${JSON.stringify(file)}`);
+    throw new TypeError(
+      `writeFileAtomic: path must be a non-empty string, got ${JSON.stringify(file)}`,
+    );
   }
   if (!(data instanceof Uint8Array) && typeof data !== 'string' && !isChunkIterable(data)) {
     throw new TypeError(
@@ -52,7 +58,7 @@ export function writeFileAtomic(file: string, data: AtomicData, opts: WriteFileA
   const tmp = tempPathFor(target);
   let fd: number | null = null;
   try {
-    fd = fs.openSync(tmp, 'wx', opts.mode ?? 0o666);
+    fd = fs.openSync(tmp, 'wx', opts.mode ?? existingMode(target) ?? 0o666);
     if (typeof data === 'string') {
       writeAll(fd, Buffer.from(data, 'utf8'));
     } else if (data instanceof Uint8Array) {
@@ -60,7 +66,9 @@ export function writeFileAtomic(file: string, data: AtomicData, opts: WriteFileA
     } else {
       for (const chunk of data) {
         if (!(chunk instanceof Uint8Array)) {
-          throw new TypeError(`data chunks must be Uint8Array, got ${chunk === null ? 'null' : typeof chunk}`);
+          throw new TypeError(
+            `data chunks must be Uint8Array, got ${chunk === null ? 'null' : typeof chunk}`,
+          );
         }
         writeAll(fd, chunk);
       }
@@ -85,6 +93,15 @@ export function writeFileAtomic(file: string, data: AtomicData, opts: WriteFileA
     throw new Error(`writeFileAtomic: cannot write ${file}: ${(e as Error).message}`, { cause: e });
   }
   syncDirectory(path.dirname(target));
+}
+
+/** A replaced file keeps its permissions rather than taking the default ones. */
+function existingMode(target: string): number | null {
+  try {
+    return fs.statSync(target).mode & 0o7777;
+  } catch {
+    return null;
+  }
 }
 
 /** Makes the rename itself durable; best effort, as some platforms cannot open a directory. */

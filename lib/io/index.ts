@@ -11,3 +11,13 @@ export {
   type TensorMap,
 } from './safetensors.js';
 export { writeFileAtomic, type AtomicData, type WriteFileAtomicOptions } from './atomic.js';
+export {
+  saveModel,
+  loadModel,
+  saveCheckpoint,
+  loadCheckpoint,
+  type SaveModelOptions,
+  type CheckpointOptions,
+  type LoadedFile,
+  type LoadedCheckpoint,
+} from './model-file.js';

@@ -45,7 +45,11 @@ export interface LoadedCheckpoint extends LoadedFile {
   extra: Record<string, unknown>;
 }
 
-function baseMetadata(kind: 'model' | 'checkpoint', model: Module, opts: SaveModelOptions): Record<string, string> {
+function baseMetadata(
+  kind: 'model' | 'checkpoint',
+  model: Module,
+  opts: SaveModelOptions,
+): Record<string, string> {
   const spec = opts.architecture ?? specOf(model);
   const meta: Record<string, string> = { 'convnet.kind': kind, 'convnet.version': VERSION };
   if (spec !== undefined) meta['convnet.architecture'] = JSON.stringify(spec);
@@ -57,13 +61,19 @@ export function saveModel(path: string, model: Module, opts: SaveModelOptions = 
   if (typeof path !== 'string' || path === '') {
     throw new TypeError(`saveModel: path must be a non-empty string, got ${JSON.stringify(path)}`);
   }
-  saveSafetensors(path, new Map(Object.entries(model.stateDict())), baseMetadata('model', model, opts));
+  saveSafetensors(
+    path,
+    new Map(Object.entries(model.stateDict())),
+    baseMetadata('model', model, opts),
+  );
 }
 
 /** Writes weights, optimizer state, epoch and extra state for resuming, atomically. */
 export function saveCheckpoint(path: string, model: Module, opts: CheckpointOptions): void {
   if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`saveCheckpoint: path must be a non-empty string, got ${JSON.stringify(path)}`);
+    throw new TypeError(
+      `saveCheckpoint: path must be a non-empty string, got ${JSON.stringify(path)}`,
+    );
   }
   if (!Number.isInteger(opts.epoch) || opts.epoch < 0) {
     throw new RangeError(`saveCheckpoint: epoch must be a non-negative integer, got ${opts.epoch}`);
@@ -95,7 +105,9 @@ function parseJsonField(path: string, key: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`loadModel: ${path}: metadata '${key}' is not valid JSON (${(e as Error).message})`);
+    throw new Error(
+      `loadModel: ${path}: metadata '${key}' is not valid JSON (${(e as Error).message})`,
+    );
   }
 }
 
@@ -108,8 +120,17 @@ function readFile(fn: string, path: string): LoadedFile & { training: string | u
   }
   let architecture: ModelSpec | null = null;
   if (meta['convnet.architecture'] !== undefined) {
-    const a = parseJsonField(path, 'convnet.architecture', meta['convnet.architecture']) as ModelSpec;
-    if (a === null || typeof a !== 'object' || typeof a.name !== 'string' || typeof a.options !== 'object') {
+    const a = parseJsonField(
+      path,
+      'convnet.architecture',
+      meta['convnet.architecture'],
+    ) as ModelSpec;
+    if (
+      a === null ||
+      typeof a !== 'object' ||
+      typeof a.name !== 'string' ||
+      typeof a.options !== 'object'
+    ) {
       throw new Error(`${fn}: ${path}: convnet.architecture must be { name, options }`);
     }
     architecture = a;
@@ -148,24 +169,40 @@ export function loadModel(path: string, opts: { into?: Module } = {}): Module {
 export function loadCheckpoint(path: string): LoadedCheckpoint {
   const f = readFile('loadCheckpoint', path);
   if (f.kind !== 'checkpoint' || f.training === undefined) {
-    throw new Error(`loadCheckpoint: ${path} is a model file, not a checkpoint (no optimizer state)`);
+    throw new Error(
+      `loadCheckpoint: ${path} is a model file, not a checkpoint (no optimizer state)`,
+    );
   }
   const tr = parseJsonField(path, 'convnet.training', f.training) as {
     epoch: number;
-    optimizer: { paramGroups: OptimizerStateDict['paramGroups']; scalarState: Record<string, Record<string, SavedStateValue>> };
+    optimizer: {
+      paramGroups: OptimizerStateDict['paramGroups'];
+      scalarState: Record<string, Record<string, SavedStateValue>>;
+    };
     extra: Record<string, unknown>;
   };
-  if (!Number.isInteger(tr?.epoch) || tr.epoch < 0 || typeof tr.optimizer !== 'object' || !Array.isArray(tr.optimizer.paramGroups)) {
-    throw new Error(`loadCheckpoint: ${path}: convnet.training must hold an epoch and optimizer param groups`);
+  if (
+    !Number.isInteger(tr?.epoch) ||
+    tr.epoch < 0 ||
+    typeof tr.optimizer !== 'object' ||
+    !Array.isArray(tr.optimizer.paramGroups)
+  ) {
+    throw new Error(
+      `loadCheckpoint: ${path}: convnet.training must hold an epoch and optimizer param groups`,
+    );
   }
   const state: OptimizerStateDict['state'] = {};
-  for (const [id, entry] of Object.entries(tr.optimizer.scalarState ?? {})) state[id] = { ...entry };
+  for (const [id, entry] of Object.entries(tr.optimizer.scalarState ?? {}))
+    state[id] = { ...entry };
   const file = loadSafetensors(path);
   for (const [name, t] of file.tensors) {
     if (!name.startsWith(OPTIMIZER_PREFIX)) continue;
     const rest = name.slice(OPTIMIZER_PREFIX.length);
     const dot = rest.indexOf('.');
-    if (dot < 1) throw new Error(`loadCheckpoint: ${path}: malformed optimizer tensor name ${JSON.stringify(name)}`);
+    if (dot < 1)
+      throw new Error(
+        `loadCheckpoint: ${path}: malformed optimizer tensor name ${JSON.stringify(name)}`,
+      );
     const id = rest.slice(0, dot);
     (state[id] ??= {})[rest.slice(dot + 1)] = t.f32;
   }

@@ -50,7 +50,15 @@ const DTYPE_SIZE: Record<SafetensorsDType, number> = {
 };
 
 /** Valid in the format, but with no convnet tensor type to load them into. */
-const UNSUPPORTED_DTYPES = new Set(['F8_E4M3', 'F8_E5M2', 'F8_E8M0', 'F6_E2M3', 'F6_E3M2', 'F4', 'C64']);
+const UNSUPPORTED_DTYPES = new Set([
+  'F8_E4M3',
+  'F8_E5M2',
+  'F8_E8M0',
+  'F6_E2M3',
+  'F6_E3M2',
+  'F4',
+  'C64',
+]);
 
 /** The reference implementation refuses headers above 100 MB; so do we, before allocating. */
 export const MAX_HEADER_SIZE = 100_000_000;
@@ -84,31 +92,46 @@ interface Entry {
 
 function tensorEntries(fn: string, tensors: TensorMap): [string, Tensor][] {
   if (tensors === null || typeof tensors !== 'object') {
-    throw new TypeError(`${fn}: tensors must be a Map or an object of name -> Tensor, got ${String(tensors)}`);
+    throw new TypeError(
+      `${fn}: tensors must be a Map or an object of name -> Tensor, got ${String(tensors)}`,
+    );
   }
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
   for (const [name, t] of entries) {
     if (typeof name !== 'string' || name === '') {
-      throw new TypeError(`${fn}: tensor names must be non-empty strings, got ${JSON.stringify(name)}`);
+      throw new TypeError(
+        `${fn}: tensor names must be non-empty strings, got ${JSON.stringify(name)}`,
+      );
     }
     if (name === '__metadata__') {
-      throw new RangeError(`${fn}: "__metadata__" is reserved by the format and cannot name a tensor`);
+      throw new RangeError(
+        `${fn}: "__metadata__" is reserved by the format and cannot name a tensor`,
+      );
     }
     if (!(t instanceof Tensor)) {
-      throw new TypeError(`${fn}: tensors["${name}"] must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+      throw new TypeError(
+        `${fn}: tensors["${name}"] must be a Tensor, got ${t === null ? 'null' : typeof t}`,
+      );
     }
   }
   return entries;
 }
 
-function checkMetadata(fn: string, metadata: Record<string, string> | undefined): Record<string, string> {
+function checkMetadata(
+  fn: string,
+  metadata: Record<string, string> | undefined,
+): Record<string, string> {
   if (metadata === undefined) return {};
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
-    throw new TypeError(`${fn}: metadata must be an object of string values, got ${JSON.stringify(metadata)}`);
+    throw new TypeError(
+      `${fn}: metadata must be an object of string values, got ${JSON.stringify(metadata)}`,
+    );
   }
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== 'string') {
-      throw new TypeError(`${fn}: metadata["${k}"] must be a string (the format allows only strings), got ${typeof v}`);
+      throw new TypeError(
+        `${fn}: metadata["${k}"] must be a string (the format allows only strings), got ${typeof v}`,
+      );
     }
   }
   return metadata;
@@ -131,7 +154,10 @@ function littleEndianBytes(t: Tensor): Uint8Array {
  * large model is written without first being copied into one buffer. Float32 tensors are stored as
  * F32, int32 tensors as I32.
  */
-export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array[] {
+export function safetensorsChunks(
+  tensors: TensorMap,
+  metadata?: Record<string, string>,
+): Uint8Array[] {
   const fn = 'saveSafetensors';
   const entries = tensorEntries(fn, tensors);
   const meta = checkMetadata(fn, metadata);
@@ -158,14 +184,23 @@ export function safetensorsChunks(tensors: TensorMap, metadata?: Record<string, 
 }
 
 /** The whole file in one buffer. */
-export function serializeSafetensors(tensors: TensorMap, metadata?: Record<string, string>): Uint8Array {
+export function serializeSafetensors(
+  tensors: TensorMap,
+  metadata?: Record<string, string>,
+): Uint8Array {
   return Buffer.concat(safetensorsChunks(tensors, metadata));
 }
 
 /** Writes tensors (float32 as F32, int32 as I32) and optional string metadata, atomically. */
-export function saveSafetensors(path: string, tensors: TensorMap, metadata?: Record<string, string>): void {
+export function saveSafetensors(
+  path: string,
+  tensors: TensorMap,
+  metadata?: Record<string, string>,
+): void {
   if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`saveSafetensors: path must be a non-empty string, got ${JSON.stringify(path)}`);
+    throw new TypeError(
+      `saveSafetensors: path must be a non-empty string, got ${JSON.stringify(path)}`,
+    );
   }
   writeFileAtomic(path, safetensorsChunks(tensors, metadata));
 }
@@ -213,11 +248,15 @@ function isSafeNonNegInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
-function parseHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metadata: Record<string, string>; dataStart: number } {
+function parseHeader(
+  file: string,
+  bytes: Uint8Array,
+): { entries: Entry[]; metadata: Record<string, string>; dataStart: number } {
   const fail = (problem: string): never => {
     throw new SafetensorsError(file, problem);
   };
-  if (bytes.length < 8) fail(`truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
+  if (bytes.length < 8)
+    fail(`truncated: ${bytes.length} bytes, too short for the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = view.getBigUint64(0, true);
   if (n64 > BigInt(MAX_HEADER_SIZE)) {
@@ -226,7 +265,9 @@ function parseHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metad
   const n = Number(n64);
   if (n < 2) fail(`header length ${n} is too small to hold a JSON object`);
   if (8 + n > bytes.length) {
-    fail(`header length ${n} exceeds the file: the file has ${bytes.length} bytes, the header needs ${8 + n}`);
+    fail(
+      `header length ${n} exceeds the file: the file has ${bytes.length} bytes, the header needs ${8 + n}`,
+    );
   }
   let text = '';
   try {
@@ -241,7 +282,9 @@ function parseHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metad
     fail(`header is not valid JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-    fail(`header must be a JSON object, got ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}`);
+    fail(
+      `header must be a JSON object, got ${Array.isArray(header) ? 'an array' : JSON.stringify(header)}`,
+    );
   }
   const dup = findDuplicateKey(text);
   if (dup !== null) fail(`header names "${dup}" twice`);
@@ -256,7 +299,8 @@ function parseHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metad
         fail(`__metadata__ must be an object of strings, got ${JSON.stringify(info)}`);
       }
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__["${k}"] must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string')
+          fail(`__metadata__["${k}"] must be a string, got ${JSON.stringify(v)}`);
       }
       metadata = info as Record<string, string>;
       continue;
@@ -264,14 +308,18 @@ function parseHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metad
     const where = `tensor "${name}"`;
     if (name === '') fail('a tensor has an empty name');
     if (info === null || typeof info !== 'object' || Array.isArray(info)) {
-      fail(`${where}: expected an object { dtype, shape, data_offsets }, got ${JSON.stringify(info)}`);
+      fail(
+        `${where}: expected an object { dtype, shape, data_offsets }, got ${JSON.stringify(info)}`,
+      );
     }
     const rec = info as Record<string, unknown>;
     for (const k of Object.keys(rec)) {
-      if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets') fail(`${where}: unknown field "${k}"`);
+      if (k !== 'dtype' && k !== 'shape' && k !== 'data_offsets')
+        fail(`${where}: unknown field "${k}"`);
     }
     const { dtype, shape, data_offsets: offsets } = rec;
-    if (typeof dtype !== 'string') fail(`${where}: dtype must be a string, got ${JSON.stringify(dtype)}`);
+    if (typeof dtype !== 'string')
+      fail(`${where}: dtype must be a string, got ${JSON.stringify(dtype)}`);
     if (UNSUPPORTED_DTYPES.has(dtype as string)) {
       fail(`${where}: dtype ${String(dtype)} is not supported by convnet`);
     }
@@ -279,7 +327,9 @@ function parseHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metad
       fail(`${where}: unknown dtype ${JSON.stringify(dtype)}`);
     }
     if (!Array.isArray(shape) || !shape.every(isSafeNonNegInt)) {
-      fail(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
+      fail(
+        `${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`,
+      );
     }
     if (
       !Array.isArray(offsets) ||
@@ -287,7 +337,9 @@ function parseHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metad
       !offsets.every(isSafeNonNegInt) ||
       (offsets as number[])[0] > (offsets as number[])[1]
     ) {
-      fail(`${where}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+      fail(
+        `${where}: data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`,
+      );
     }
     const d = dtype as SafetensorsDType;
     const s = shape as number[];
@@ -299,15 +351,23 @@ function parseHeader(file: string, bytes: Uint8Array): { entries: Entry[]; metad
       );
     }
     if (end > bufferSize) {
-      fail(`${where}: data_offsets [${begin}, ${end}] run past the data buffer of ${bufferSize} bytes (truncated file?)`);
+      fail(
+        `${where}: data_offsets [${begin}, ${end}] run past the data buffer of ${bufferSize} bytes (truncated file?)`,
+      );
     }
     entries.push({ name, dtype: d, shape: s, begin, end });
   }
   entries.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let pos = 0;
   for (const e of entries) {
-    if (e.begin < pos) fail(`tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] overlap the previous tensor (ends at ${pos})`);
-    if (e.begin > pos) fail(`tensor "${e.name}": gap in the data buffer: bytes [${pos}, ${e.begin}) belong to no tensor`);
+    if (e.begin < pos)
+      fail(
+        `tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] overlap the previous tensor (ends at ${pos})`,
+      );
+    if (e.begin > pos)
+      fail(
+        `tensor "${e.name}": gap in the data buffer: bytes [${pos}, ${e.begin}) belong to no tensor`,
+      );
     pos = e.end;
   }
   if (pos !== bufferSize) {
@@ -331,8 +391,9 @@ function decodeTensor(file: string, e: Entry, raw: Uint8Array): Tensor {
   if (FLOAT_DTYPES.has(e.dtype)) {
     let out: Float32Array;
     if (e.dtype === 'F32' && LITTLE_ENDIAN) {
-      // slice() gives an aligned copy that the tensor owns (the offset may not be 4-aligned).
-      out = new Float32Array(raw.slice().buffer);
+      // An aligned copy that the tensor owns: the offset in the file may not be 4-aligned, and
+      // Buffer.slice would share the file's memory rather than copy.
+      out = new Float32Array(new Uint8Array(raw).buffer);
     } else {
       out = new Float32Array(count);
       for (let i = 0; i < count; i++) {
@@ -354,7 +415,8 @@ function decodeTensor(file: string, e: Entry, raw: Uint8Array): Tensor {
     }
     return new Tensor(out, e.shape);
   }
-  if (e.dtype === 'I32' && LITTLE_ENDIAN) return new Tensor(new Int32Array(raw.slice().buffer), e.shape);
+  if (e.dtype === 'I32' && LITTLE_ENDIAN)
+    return new Tensor(new Int32Array(new Uint8Array(raw).buffer), e.shape);
   const out = new Int32Array(count);
   for (let i = 0; i < count; i++) {
     let v: number | bigint;
@@ -405,7 +467,10 @@ export function parseSafetensors(bytes: Uint8Array, opts: { name?: string } = {}
   const tensors = new Map<string, Tensor>();
   const dtypes = new Map<string, SafetensorsDType>();
   for (const e of entries) {
-    tensors.set(e.name, decodeTensor(file, e, bytes.subarray(dataStart + e.begin, dataStart + e.end)));
+    tensors.set(
+      e.name,
+      decodeTensor(file, e, bytes.subarray(dataStart + e.begin, dataStart + e.end)),
+    );
     dtypes.set(e.name, e.dtype);
   }
   return { tensors, dtypes, metadata: { ...metadata } };
@@ -414,7 +479,9 @@ export function parseSafetensors(bytes: Uint8Array, opts: { name?: string } = {}
 /** Reads a safetensors file; a bad file throws an error naming it and what is wrong. */
 export function loadSafetensors(path: string): SafetensorsFile {
   if (typeof path !== 'string' || path === '') {
-    throw new TypeError(`loadSafetensors: path must be a non-empty string, got ${JSON.stringify(path)}`);
+    throw new TypeError(
+      `loadSafetensors: path must be a non-empty string, got ${JSON.stringify(path)}`,
+    );
   }
   let bytes: Buffer;
   try {

@@ -4,7 +4,8 @@ import { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 
 function requireInput(name: string, x: unknown): Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+  if (!(x instanceof Tensor))
+    throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
   return x;
 }
 
@@ -21,7 +22,9 @@ export class LeakyReLU extends Module {
   constructor(negativeSlope = 0.01) {
     super();
     if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
-      throw new RangeError(`LeakyReLU: negativeSlope must be a finite number, got ${String(negativeSlope)}`);
+      throw new RangeError(
+        `LeakyReLU: negativeSlope must be a finite number, got ${String(negativeSlope)}`,
+      );
     }
     this.negativeSlope = negativeSlope;
   }

@@ -5,17 +5,28 @@ import { Module } from './module.js';
 function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
   if (args.length === 1 && !(args[0] instanceof Module)) {
     const arg = args[0];
-    const entries = arg instanceof Map ? [...arg.entries()] : typeof arg === 'object' && arg !== null && !Array.isArray(arg) ? Object.entries(arg) : null;
+    const entries =
+      arg instanceof Map
+        ? [...arg.entries()]
+        : typeof arg === 'object' && arg !== null && !Array.isArray(arg)
+          ? Object.entries(arg)
+          : null;
     if (entries === null) {
-      throw new TypeError(`${owner}: expected modules, or one object/Map of name -> module, got ${Array.isArray(arg) ? 'an array' : typeof arg}`);
+      throw new TypeError(
+        `${owner}: expected modules, or one object/Map of name -> module, got ${Array.isArray(arg) ? 'an array' : typeof arg}`,
+      );
     }
     for (const [name, m] of entries) {
-      if (!(m instanceof Module)) throw new TypeError(`${owner}: entry '${String(name)}' must be a Module, got ${typeof m}`);
+      if (!(m instanceof Module))
+        throw new TypeError(`${owner}: entry '${String(name)}' must be a Module, got ${typeof m}`);
     }
     return entries as [string, Module][];
   }
   return args.map((m, i) => {
-    if (!(m instanceof Module)) throw new TypeError(`${owner}: argument ${i} must be a Module, got ${m === null ? 'null' : typeof m}`);
+    if (!(m instanceof Module))
+      throw new TypeError(
+        `${owner}: argument ${i} must be a Module, got ${m === null ? 'null' : typeof m}`,
+      );
     return [String(i), m];
   });
 }
@@ -35,9 +46,11 @@ export class Sequential extends Module {
 
   /** Appends a module, named by its position unless a name is given; returns this. */
   add(module: Module, name?: string): this {
-    if (!(module instanceof Module)) throw new TypeError(`Sequential.add: module must be a Module, got ${typeof module}`);
+    if (!(module instanceof Module))
+      throw new TypeError(`Sequential.add: module must be a Module, got ${typeof module}`);
     const n = name ?? String(this.length);
-    if (this.namedChildren().some(([k]) => k === n)) throw new Error(`Sequential.add: a child named '${n}' already exists`);
+    if (this.namedChildren().some(([k]) => k === n))
+      throw new Error(`Sequential.add: a child named '${n}' already exists`);
     this.registerModule(n, module);
     return this;
   }
@@ -50,7 +63,9 @@ export class Sequential extends Module {
   at(i: number): Module {
     const children = this.children();
     if (!Number.isInteger(i) || i >= children.length || i < -children.length) {
-      throw new RangeError(`Sequential.at: index must be an integer in [${-children.length}, ${children.length - 1}], got ${i}`);
+      throw new RangeError(
+        `Sequential.at: index must be an integer in [${-children.length}, ${children.length - 1}], got ${i}`,
+      );
     }
     return children[i < 0 ? i + children.length : i];
   }
@@ -74,14 +89,16 @@ export class ModuleList extends Module {
     super();
     let i = 0;
     for (const m of modules) {
-      if (!(m instanceof Module)) throw new TypeError(`ModuleList: item ${i} must be a Module, got ${typeof m}`);
+      if (!(m instanceof Module))
+        throw new TypeError(`ModuleList: item ${i} must be a Module, got ${typeof m}`);
       this.registerModule(String(i++), m);
     }
   }
 
   /** Appends a module; returns this. */
   push(module: Module): this {
-    if (!(module instanceof Module)) throw new TypeError(`ModuleList.push: module must be a Module, got ${typeof module}`);
+    if (!(module instanceof Module))
+      throw new TypeError(`ModuleList.push: module must be a Module, got ${typeof module}`);
     this.registerModule(String(this.length), module);
     return this;
   }
@@ -93,7 +110,9 @@ export class ModuleList extends Module {
   at(i: number): Module {
     const children = this.children();
     if (!Number.isInteger(i) || i >= children.length || i < -children.length) {
-      throw new RangeError(`ModuleList.at: index must be an integer in [${-children.length}, ${children.length - 1}], got ${i}`);
+      throw new RangeError(
+        `ModuleList.at: index must be an integer in [${-children.length}, ${children.length - 1}], got ${i}`,
+      );
     }
     return children[i < 0 ? i + children.length : i];
   }

@@ -19,11 +19,15 @@ export class Dropout extends Module {
       throw new RangeError(`Dropout: p must be a probability in [0, 1), got ${String(p)}`);
     }
     this.p = p;
-    this.generator = generatorOption('Dropout', checkOptions('Dropout', opts, ['generator']).generator);
+    this.generator = generatorOption(
+      'Dropout',
+      checkOptions('Dropout', opts, ['generator']).generator,
+    );
   }
 
   forward(x: Tensor): Tensor {
-    if (!(x instanceof Tensor)) throw new TypeError(`Dropout: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`Dropout: input must be a Tensor, got ${typeof x}`);
     return dropout(x, this.p, this.training, this.generator);
   }
 

@@ -13,20 +13,26 @@ export class Flatten extends Module {
 
   constructor(startDim = 1, endDim = -1) {
     super();
-    for (const [name, v] of [['startDim', startDim], ['endDim', endDim]] as const) {
+    for (const [name, v] of [
+      ['startDim', startDim],
+      ['endDim', endDim],
+    ] as const) {
       if (typeof v !== 'number' || !Number.isInteger(v)) {
         throw new TypeError(`Flatten: ${name} must be an integer, got ${JSON.stringify(v)}`);
       }
     }
     if (startDim >= 0 && endDim >= 0 && startDim > endDim) {
-      throw new RangeError(`Flatten: startDim (${startDim}) must not come after endDim (${endDim})`);
+      throw new RangeError(
+        `Flatten: startDim (${startDim}) must not come after endDim (${endDim})`,
+      );
     }
     this.startDim = startDim;
     this.endDim = endDim;
   }
 
   forward(x: Tensor): Tensor {
-    if (!(x instanceof Tensor)) throw new TypeError(`Flatten: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`Flatten: input must be a Tensor, got ${typeof x}`);
     const nd = x.ndim;
     const s = this.startDim < 0 ? this.startDim + nd : this.startDim;
     const e = this.endDim < 0 ? this.endDim + nd : this.endDim;

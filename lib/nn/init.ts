@@ -40,16 +40,20 @@ export interface XavierOptions {
 }
 
 function floatData(fn: string, t: unknown): Float32Array {
-  if (!(t instanceof Tensor)) throw new TypeError(`init.${fn}: tensor must be a Tensor, got ${typeof t}`);
+  if (!(t instanceof Tensor))
+    throw new TypeError(`init.${fn}: tensor must be a Tensor, got ${typeof t}`);
   if (!(t.data instanceof Float32Array)) {
-    throw new TypeError(`init.${fn}: tensor must be float32, got int32 of shape ${formatShape(t.shape)}`);
+    throw new TypeError(
+      `init.${fn}: tensor must be float32, got int32 of shape ${formatShape(t.shape)}`,
+    );
   }
   return t.data;
 }
 
 function generatorOf(fn: string, g: Generator | undefined): Generator {
   if (g === undefined) return defaultGenerator;
-  if (!(g instanceof Generator)) throw new TypeError(`init.${fn}: generator must be a Generator, got ${typeof g}`);
+  if (!(g instanceof Generator))
+    throw new TypeError(`init.${fn}: generator must be a Generator, got ${typeof g}`);
   return g;
 }
 
@@ -61,8 +65,12 @@ function finite(fn: string, name: string, v: unknown): number {
 }
 
 /** PyTorch's _calculate_fan_in_and_fan_out: needs at least 2 dimensions. */
-export function calculateFanInAndFanOut(t: Tensor, fn = 'calculateFanInAndFanOut'): { fanIn: number; fanOut: number } {
-  if (!(t instanceof Tensor)) throw new TypeError(`init.${fn}: tensor must be a Tensor, got ${typeof t}`);
+export function calculateFanInAndFanOut(
+  t: Tensor,
+  fn = 'calculateFanInAndFanOut',
+): { fanIn: number; fanOut: number } {
+  if (!(t instanceof Tensor))
+    throw new TypeError(`init.${fn}: tensor must be a Tensor, got ${typeof t}`);
   if (t.ndim < 2) {
     throw new RangeError(
       `init.${fn}: fan in and fan out need a tensor with at least 2 dimensions, got shape ${formatShape(t.shape)}`,
@@ -97,7 +105,9 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
     case 'selu':
       return 3 / 4;
     default:
-      throw new RangeError(`init.calculateGain: unsupported nonlinearity ${JSON.stringify(nonlinearity)}`);
+      throw new RangeError(
+        `init.calculateGain: unsupported nonlinearity ${JSON.stringify(nonlinearity)}`,
+      );
   }
 }
 
@@ -111,7 +121,10 @@ function fanFor(fn: string, t: Tensor, mode: FanMode): number {
 function kaimingStd(fn: string, t: Tensor, opts: KaimingOptions): number {
   const a = finite(fn, 'a', opts.a ?? 0);
   const fan = fanFor(fn, t, opts.mode ?? 'fanIn');
-  if (fan === 0) throw new RangeError(`init.${fn}: cannot initialise a tensor with zero elements (shape ${formatShape(t.shape)})`);
+  if (fan === 0)
+    throw new RangeError(
+      `init.${fn}: cannot initialise a tensor with zero elements (shape ${formatShape(t.shape)})`,
+    );
   return calculateGain(opts.nonlinearity ?? 'leaky_relu', a) / Math.sqrt(fan);
 }
 
@@ -137,7 +150,8 @@ export function uniform(t: Tensor, low = 0, high = 1, generator?: Generator): Te
 export function normal(t: Tensor, mean = 0, std = 1, generator?: Generator): Tensor {
   const d = floatData('normal', t);
   finite('normal', 'mean', mean);
-  if (finite('normal', 'std', std) < 0) throw new RangeError(`init.normal: std must be >= 0, got ${std}`);
+  if (finite('normal', 'std', std) < 0)
+    throw new RangeError(`init.normal: std must be >= 0, got ${std}`);
   fillNormal(d, mean, std, generatorOf('normal', generator));
   return t;
 }
@@ -176,7 +190,8 @@ export function kaimingNormal(t: Tensor, opts: KaimingOptions = {}): Tensor {
 function xavierStd(fn: string, t: Tensor, opts: XavierOptions): number {
   const gain = finite(fn, 'gain', opts.gain ?? 1);
   const { fanIn, fanOut } = calculateFanInAndFanOut(t, fn);
-  if (fanIn + fanOut === 0) throw new RangeError(`init.${fn}: cannot initialise a tensor with zero elements`);
+  if (fanIn + fanOut === 0)
+    throw new RangeError(`init.${fn}: cannot initialise a tensor with zero elements`);
   return gain * Math.sqrt(2 / (fanIn + fanOut));
 }
 

@@ -42,7 +42,8 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     const name = `Linear(${this.inFeatures}->${this.outFeatures})`;
-    if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
     if (x.ndim < 1 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new RangeError(
         `${name}: expected input with last dimension ${this.inFeatures}, got shape ${formatShape(x.shape)}`,

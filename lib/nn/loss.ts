@@ -14,7 +14,8 @@ import { checkOptions, weightOption } from './options.js';
 
 function ignoreIndexOption(owner: string, v: unknown): number {
   if (v === undefined) return DEFAULT_IGNORE_INDEX;
-  if (typeof v !== 'number' || !Number.isInteger(v)) throw new TypeError(`${owner}: ignoreIndex must be an integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v))
+    throw new TypeError(`${owner}: ignoreIndex must be an integer, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -35,16 +36,25 @@ export class CrossEntropyLoss extends Module {
 
   constructor(opts?: CrossEntropyLossOptions) {
     super();
-    const o = checkOptions('CrossEntropyLoss', opts, ['weight', 'ignoreIndex', 'reduction', 'labelSmoothing']);
+    const o = checkOptions('CrossEntropyLoss', opts, [
+      'weight',
+      'ignoreIndex',
+      'reduction',
+      'labelSmoothing',
+    ]);
     this.registerBuffer('weight', weightOption('CrossEntropyLoss', 'weight', o.weight));
     if (this.weight !== null && this.weight.ndim !== 1) {
-      throw new RangeError(`CrossEntropyLoss: weight must be 1-D (one weight per class), got ${this.weight.ndim}-D`);
+      throw new RangeError(
+        `CrossEntropyLoss: weight must be 1-D (one weight per class), got ${this.weight.ndim}-D`,
+      );
     }
     this.ignoreIndex = ignoreIndexOption('CrossEntropyLoss', o.ignoreIndex);
     this.reduction = requireReduction('CrossEntropyLoss', o.reduction ?? 'mean');
     const s = o.labelSmoothing ?? 0;
     if (typeof s !== 'number' || !(s >= 0 && s <= 1)) {
-      throw new RangeError(`CrossEntropyLoss: labelSmoothing must be a number in [0, 1], got ${String(s)}`);
+      throw new RangeError(
+        `CrossEntropyLoss: labelSmoothing must be a number in [0, 1], got ${String(s)}`,
+      );
     }
     this.labelSmoothing = s;
   }
@@ -80,14 +90,20 @@ export class NLLLoss extends Module {
     const o = checkOptions('NLLLoss', opts, ['weight', 'ignoreIndex', 'reduction']);
     this.registerBuffer('weight', weightOption('NLLLoss', 'weight', o.weight));
     if (this.weight !== null && this.weight.ndim !== 1) {
-      throw new RangeError(`NLLLoss: weight must be 1-D (one weight per class), got ${this.weight.ndim}-D`);
+      throw new RangeError(
+        `NLLLoss: weight must be 1-D (one weight per class), got ${this.weight.ndim}-D`,
+      );
     }
     this.ignoreIndex = ignoreIndexOption('NLLLoss', o.ignoreIndex);
     this.reduction = requireReduction('NLLLoss', o.reduction ?? 'mean');
   }
 
   forward(input: Tensor, target: Tensor): Tensor {
-    return nllLoss(input, target, { weight: this.weight, ignoreIndex: this.ignoreIndex, reduction: this.reduction });
+    return nllLoss(input, target, {
+      weight: this.weight,
+      ignoreIndex: this.ignoreIndex,
+      reduction: this.reduction,
+    });
   }
 
   override extraRepr(): string {
@@ -101,7 +117,10 @@ export class MSELoss extends Module {
 
   constructor(opts?: { reduction?: Reduction }) {
     super();
-    this.reduction = requireReduction('MSELoss', checkOptions('MSELoss', opts, ['reduction']).reduction ?? 'mean');
+    this.reduction = requireReduction(
+      'MSELoss',
+      checkOptions('MSELoss', opts, ['reduction']).reduction ?? 'mean',
+    );
   }
 
   forward(input: Tensor, target: Tensor): Tensor {
@@ -119,7 +138,10 @@ export class L1Loss extends Module {
 
   constructor(opts?: { reduction?: Reduction }) {
     super();
-    this.reduction = requireReduction('L1Loss', checkOptions('L1Loss', opts, ['reduction']).reduction ?? 'mean');
+    this.reduction = requireReduction(
+      'L1Loss',
+      checkOptions('L1Loss', opts, ['reduction']).reduction ?? 'mean',
+    );
   }
 
   forward(input: Tensor, target: Tensor): Tensor {

@@ -79,7 +79,9 @@ const warnedUnregistered = new Set<string>();
 
 function checkName(owner: string, fn: string, name: unknown): string {
   if (typeof name !== 'string' || name === '' || name.includes('.')) {
-    throw new TypeError(`${owner}.${fn}: name must be a non-empty string without '.', got ${JSON.stringify(name)}`);
+    throw new TypeError(
+      `${owner}.${fn}: name must be a non-empty string without '.', got ${JSON.stringify(name)}`,
+    );
   }
   return name;
 }
@@ -106,7 +108,9 @@ export abstract class Module {
   /** Adds a hook called after every `call`; returns a function that removes it. */
   registerForwardHook(hook: ForwardHook): () => void {
     if (typeof hook !== 'function') {
-      throw new TypeError(`${this.typeName}.registerForwardHook: hook must be a function, got ${typeof hook}`);
+      throw new TypeError(
+        `${this.typeName}.registerForwardHook: hook must be a function, got ${typeof hook}`,
+      );
     }
     const h = (m: Module, i: readonly Tensor[], o: Tensor): void => hook(m, i, o);
     this.forwardHooks.add(h);
@@ -137,7 +141,9 @@ export abstract class Module {
       const desc = Object.getOwnPropertyDescriptor(this, name);
       // A class field declared without `declare` is an own data property holding undefined: fine to replace.
       if (desc === undefined || !('value' in desc) || desc.value !== undefined) {
-        throw new Error(`${this.typeName}.${fn}: '${name}' is already an attribute of the module; pick another name`);
+        throw new Error(
+          `${this.typeName}.${fn}: '${name}' is already an attribute of the module; pick another name`,
+        );
       }
     }
     if (existing !== null) return;
@@ -151,7 +157,10 @@ export abstract class Module {
       },
       set: (v: unknown) => {
         if (slot === 'parameter') this.registerParameter(name, v as Tensor | null);
-        else if (slot === 'buffer') this.registerBuffer(name, v as Tensor | null, { persistent: !this.nonPersistentBuffers.has(name) });
+        else if (slot === 'buffer')
+          this.registerBuffer(name, v as Tensor | null, {
+            persistent: !this.nonPersistentBuffers.has(name),
+          });
         else this.registerModule(name, v as Module | null);
       },
     });
@@ -161,16 +170,27 @@ export abstract class Module {
    * Registers a trainable tensor (made to require gradients unless `requiresGrad: false`), or null
    * for an absent optional parameter (e.g. a layer built with bias: false). Returns it.
    */
-  registerParameter<T extends Tensor | null>(name: string, t: T, opts: { requiresGrad?: boolean } = {}): T {
+  registerParameter<T extends Tensor | null>(
+    name: string,
+    t: T,
+    opts: { requiresGrad?: boolean } = {},
+  ): T {
     const fn = 'registerParameter';
     checkName(this.typeName, fn, name);
     if (t !== null) {
       if (!(t instanceof Tensor)) {
-        throw new TypeError(`${this.typeName}.${fn}: '${name}' must be a Tensor or null, got ${typeof t}`);
+        throw new TypeError(
+          `${this.typeName}.${fn}: '${name}' must be a Tensor or null, got ${typeof t}`,
+        );
       }
-      if (t.dtype !== 'float32') throw new TypeError(`${this.typeName}.${fn}: '${name}' must be a float32 tensor, got int32`);
+      if (t.dtype !== 'float32')
+        throw new TypeError(
+          `${this.typeName}.${fn}: '${name}' must be a float32 tensor, got int32`,
+        );
       if (!t.isLeaf) {
-        throw new Error(`${this.typeName}.${fn}: '${name}' must be a leaf tensor (not the result of an op); use detach()`);
+        throw new Error(
+          `${this.typeName}.${fn}: '${name}' must be a leaf tensor (not the result of an op); use detach()`,
+        );
       }
       t.setRequiresGrad(opts.requiresGrad ?? true);
     }
@@ -180,11 +200,17 @@ export abstract class Module {
   }
 
   /** Registers a non-trainable tensor saved in stateDict() unless `persistent: false`. Returns it. */
-  registerBuffer<T extends Tensor | null>(name: string, t: T, opts: { persistent?: boolean } = {}): T {
+  registerBuffer<T extends Tensor | null>(
+    name: string,
+    t: T,
+    opts: { persistent?: boolean } = {},
+  ): T {
     const fn = 'registerBuffer';
     checkName(this.typeName, fn, name);
     if (t !== null && !(t instanceof Tensor)) {
-      throw new TypeError(`${this.typeName}.${fn}: '${name}' must be a Tensor or null, got ${typeof t}`);
+      throw new TypeError(
+        `${this.typeName}.${fn}: '${name}' must be a Tensor or null, got ${typeof t}`,
+      );
     }
     this.defineSlot(fn, name, 'buffer');
     this.moduleBuffers.set(name, t);
@@ -198,9 +224,12 @@ export abstract class Module {
     const fn = 'registerModule';
     checkName(this.typeName, fn, name);
     if (m !== null && !(m instanceof Module)) {
-      throw new TypeError(`${this.typeName}.${fn}: '${name}' must be a Module or null, got ${typeof m}`);
+      throw new TypeError(
+        `${this.typeName}.${fn}: '${name}' must be a Module or null, got ${typeof m}`,
+      );
     }
-    if ((m as unknown) === this) throw new Error(`${this.typeName}.${fn}: a module cannot be its own child`);
+    if ((m as unknown) === this)
+      throw new Error(`${this.typeName}.${fn}: a module cannot be its own child`);
     this.defineSlot(fn, name, 'module');
     this.childModules.set(name, m);
     return m;
@@ -254,7 +283,11 @@ export abstract class Module {
     return this.namedModules().map(([, m]) => m);
   }
 
-  private namedTensors(kind: 'parameter' | 'buffer', recurse: boolean, persistentOnly: boolean): [string, Tensor][] {
+  private namedTensors(
+    kind: 'parameter' | 'buffer',
+    recurse: boolean,
+    persistentOnly: boolean,
+  ): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     const seen = new Set<Tensor>();
     const modules: [string, Module][] = recurse ? this.namedModules() : [['', this]];
@@ -296,7 +329,8 @@ export abstract class Module {
 
   /** Sets training mode on this module and all descendants; returns this. */
   train(mode = true): this {
-    if (typeof mode !== 'boolean') throw new TypeError(`${this.typeName}.train: mode must be a boolean, got ${typeof mode}`);
+    if (typeof mode !== 'boolean')
+      throw new TypeError(`${this.typeName}.train: mode must be a boolean, got ${typeof mode}`);
     for (const m of this.modules()) m.training = mode;
     return this;
   }
@@ -313,7 +347,8 @@ export abstract class Module {
 
   /** Calls fn on every descendant and then on this module (torch's order); returns this. */
   apply(fn: (m: Module) => void): this {
-    if (typeof fn !== 'function') throw new TypeError(`${this.typeName}.apply: fn must be a function, got ${typeof fn}`);
+    if (typeof fn !== 'function')
+      throw new TypeError(`${this.typeName}.apply: fn must be a function, got ${typeof fn}`);
     for (const child of this.children()) child.apply(fn);
     fn(this);
     return this;
@@ -348,10 +383,15 @@ export abstract class Module {
    * keys (strict), unexpected keys (strict), shape mismatches (always) — is reported in one error
    * listing all of them, before anything is written.
    */
-  loadStateDict(stateDict: StateDict | Map<string, Tensor>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+  loadStateDict(
+    stateDict: StateDict | Map<string, Tensor>,
+    opts: LoadStateDictOptions = {},
+  ): LoadStateDictResult {
     const fn = `${this.typeName}.loadStateDict`;
     if (typeof stateDict !== 'object' || stateDict === null) {
-      throw new TypeError(`${fn}: stateDict must be an object or Map of name -> Tensor, got ${stateDict === null ? 'null' : typeof stateDict}`);
+      throw new TypeError(
+        `${fn}: stateDict must be an object or Map of name -> Tensor, got ${stateDict === null ? 'null' : typeof stateDict}`,
+      );
     }
     const strict = opts.strict ?? true;
     const entries = stateDict instanceof Map ? [...stateDict.entries()] : Object.entries(stateDict);
@@ -370,7 +410,9 @@ export abstract class Module {
       if (!(src instanceof Tensor)) {
         problems.push(`  ${name}: expected a Tensor, got ${src === null ? 'null' : typeof src}`);
       } else if (src.ndim !== target.ndim || src.shape.some((d, i) => d !== target.shape[i])) {
-        problems.push(`  ${name}: shape ${formatShape(src.shape)} in the state dict, ${formatShape(target.shape)} in the model`);
+        problems.push(
+          `  ${name}: shape ${formatShape(src.shape)} in the state dict, ${formatShape(target.shape)} in the model`,
+        );
       } else {
         copies.push([target, src]);
       }
@@ -378,10 +420,13 @@ export abstract class Module {
     for (const name of given.keys()) if (!live.has(name)) unexpectedKeys.push(name);
     const lines: string[] = [];
     if (strict && missingKeys.length > 0) lines.push(`missing keys: ${missingKeys.join(', ')}`);
-    if (strict && unexpectedKeys.length > 0) lines.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
+    if (strict && unexpectedKeys.length > 0)
+      lines.push(`unexpected keys: ${unexpectedKeys.join(', ')}`);
     if (problems.length > 0) lines.push(`size mismatches:\n${problems.join('\n')}`);
     if (lines.length > 0) {
-      throw new Error(`${fn}: the state dict does not fit the model; nothing was loaded.\n${lines.join('\n')}`);
+      throw new Error(
+        `${fn}: the state dict does not fit the model; nothing was loaded.\n${lines.join('\n')}`,
+      );
     }
     for (const [target, src] of copies) target.data.set(src.data);
     return { missingKeys, unexpectedKeys };
@@ -399,7 +444,8 @@ export abstract class Module {
     if (children.length === 0) return `${this.typeName}(${extra})`;
     const lines = [`${this.typeName}(`];
     if (extra !== '') lines.push(`  ${extra}`);
-    for (const [name, m] of children) lines.push(`  (${name}): ${m.toString().split('\n').join('\n  ')}`);
+    for (const [name, m] of children)
+      lines.push(`  (${name}): ${m.toString().split('\n').join('\n  ')}`);
     lines.push(')');
     return lines.join('\n');
   }
@@ -436,7 +482,12 @@ export abstract class Module {
         m.registerForwardHook((mod, _inputs, output) => {
           const shape = [...output.shape];
           if (shape.length > 0 && shape[0] === batchSize) shape[0] = -1;
-          rows.push({ name: names.get(mod) ?? '', type: mod.typeName, outputShape: shape, params: direct });
+          rows.push({
+            name: names.get(mod) ?? '',
+            type: mod.typeName,
+            outputShape: shape,
+            params: direct,
+          });
         }),
       );
     }
@@ -469,7 +520,12 @@ function groupThousands(n: number): string {
   return n.toLocaleString('en-US');
 }
 
-function formatSummary(model: string, rows: SummaryRow[], total: number, trainable: number): string {
+function formatSummary(
+  model: string,
+  rows: SummaryRow[],
+  total: number,
+  trainable: number,
+): string {
   const header = ['Layer (type)', 'Output Shape', 'Param #'];
   const cells = rows.map((r) => [
     r.name === '' ? `(${r.type})` : `${r.name} (${r.type})`,

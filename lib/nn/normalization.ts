@@ -44,7 +44,9 @@ abstract class BatchNorm extends Module {
     this.eps = eps;
     const momentum = o.momentum === undefined ? 0.1 : o.momentum;
     if (momentum !== null && (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1))) {
-      throw new RangeError(`${owner}: momentum must be a number in [0, 1] or null, got ${String(momentum)}`);
+      throw new RangeError(
+        `${owner}: momentum must be a number in [0, 1] or null, got ${String(momentum)}`,
+      );
     }
     this.momentum = momentum;
     this.affine = boolOption(owner, 'affine', o.affine, true);
@@ -53,7 +55,10 @@ abstract class BatchNorm extends Module {
     this.registerParameter('bias', this.affine ? zeros([numFeatures]) : null);
     this.registerBuffer('running_mean', this.trackRunningStats ? zeros([numFeatures]) : null);
     this.registerBuffer('running_var', this.trackRunningStats ? full([numFeatures], 1) : null);
-    this.registerBuffer('num_batches_tracked', this.trackRunningStats ? zeros([], { dtype: 'int32' }) : null);
+    this.registerBuffer(
+      'num_batches_tracked',
+      this.trackRunningStats ? zeros([], { dtype: 'int32' }) : null,
+    );
   }
 
   /** Zeroes the running mean and count, and sets the running variance to one. */
@@ -73,11 +78,18 @@ abstract class BatchNorm extends Module {
     }
     const useBatchStats = this.training || this.running_mean === null;
     const track = !this.training || this.trackRunningStats;
-    return batchNorm(x, track ? this.running_mean : null, track ? this.running_var : null, this.weight, this.bias, {
-      training: useBatchStats,
-      momentum: factor,
-      eps: this.eps,
-    });
+    return batchNorm(
+      x,
+      track ? this.running_mean : null,
+      track ? this.running_var : null,
+      this.weight,
+      this.bias,
+      {
+        training: useBatchStats,
+        momentum: factor,
+        eps: this.eps,
+      },
+    );
   }
 
   override extraRepr(): string {
@@ -93,12 +105,17 @@ export class BatchNorm1d extends BatchNorm {
 
   protected checkInput(x: Tensor): void {
     const name = `BatchNorm1d(${this.numFeatures})`;
-    if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
     if (x.ndim !== 2 && x.ndim !== 3) {
-      throw new RangeError(`${name}: expected 2-D [N, C] or 3-D [N, C, L] input, got shape ${formatShape(x.shape)}`);
+      throw new RangeError(
+        `${name}: expected 2-D [N, C] or 3-D [N, C, L] input, got shape ${formatShape(x.shape)}`,
+      );
     }
     if (x.shape[1] !== this.numFeatures) {
-      throw new RangeError(`${name}: expected input with ${this.numFeatures} features, got shape ${formatShape(x.shape)}`);
+      throw new RangeError(
+        `${name}: expected input with ${this.numFeatures} features, got shape ${formatShape(x.shape)}`,
+      );
     }
   }
 }
@@ -111,10 +128,14 @@ export class BatchNorm2d extends BatchNorm {
 
   protected checkInput(x: Tensor): void {
     const name = `BatchNorm2d(${this.numFeatures})`;
-    if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
-    if (x.ndim !== 4) throw new RangeError(`${name}: expected 4-D NCHW input, got shape ${formatShape(x.shape)}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+    if (x.ndim !== 4)
+      throw new RangeError(`${name}: expected 4-D NCHW input, got shape ${formatShape(x.shape)}`);
     if (x.shape[1] !== this.numFeatures) {
-      throw new RangeError(`${name}: expected input with ${this.numFeatures} channels, got shape ${formatShape(x.shape)}`);
+      throw new RangeError(
+        `${name}: expected input with ${this.numFeatures} channels, got shape ${formatShape(x.shape)}`,
+      );
     }
   }
 }

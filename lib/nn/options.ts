@@ -4,10 +4,16 @@ import { Generator } from '../random.js';
 import { formatShape, Tensor } from '../tensor.js';
 
 /** The options object itself, refusing keys the layer does not know. */
-export function checkOptions<T extends object>(owner: string, opts: T | undefined, known: readonly string[]): T {
+export function checkOptions<T extends object>(
+  owner: string,
+  opts: T | undefined,
+  known: readonly string[],
+): T {
   if (opts === undefined) return {} as T;
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) {
-    throw new TypeError(`${owner}: options must be an object, got ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`);
+    throw new TypeError(
+      `${owner}: options must be an object, got ${opts === null ? 'null' : Array.isArray(opts) ? 'an array' : typeof opts}`,
+    );
   }
   for (const k of Object.keys(opts)) {
     if (!known.includes(k)) {
@@ -26,7 +32,8 @@ export function positiveInt(owner: string, name: string, v: unknown): number {
 
 export function boolOption(owner: string, name: string, v: unknown, dflt: boolean): boolean {
   if (v === undefined) return dflt;
-  if (typeof v !== 'boolean') throw new TypeError(`${owner}: ${name} must be a boolean, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean')
+    throw new TypeError(`${owner}: ${name} must be a boolean, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -36,7 +43,8 @@ export function size2(owner: string, name: string, v: Size2, min: number): [numb
 
 export function generatorOption(owner: string, g: unknown): Generator | undefined {
   if (g === undefined) return undefined;
-  if (!(g instanceof Generator)) throw new TypeError(`${owner}: generator must be a Generator, got ${typeof g}`);
+  if (!(g instanceof Generator))
+    throw new TypeError(`${owner}: generator must be a Generator, got ${typeof g}`);
   return g;
 }
 
@@ -44,7 +52,9 @@ export function generatorOption(owner: string, g: unknown): Generator | undefine
 export function weightOption(owner: string, name: string, t: unknown, n?: number): Tensor | null {
   if (t === undefined || t === null) return null;
   if (!(t instanceof Tensor) || t.dtype !== 'float32') {
-    throw new TypeError(`${owner}: ${name} must be a float32 Tensor, got ${t instanceof Tensor ? 'int32' : typeof t}`);
+    throw new TypeError(
+      `${owner}: ${name} must be a float32 Tensor, got ${t instanceof Tensor ? 'int32' : typeof t}`,
+    );
   }
   if (n !== undefined && (t.ndim !== 1 || t.size !== n)) {
     throw new RangeError(`${owner}: ${name} must have shape [${n}], got ${formatShape(t.shape)}`);

@@ -1,13 +1,21 @@
 /** Pooling layers: MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, GlobalAvgPool2d. */
 import type { Size2 } from '../backend/geometry.js';
-import { adaptiveAvgPool2d, avgPool2d, globalAvgPool2d, maxPool2d, type AdaptiveSize } from '../functional/pooling.js';
+import {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  globalAvgPool2d,
+  maxPool2d,
+  type AdaptiveSize,
+} from '../functional/pooling.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import { boolOption, checkOptions, formatPair, size2 } from './options.js';
 
 function require4d(name: string, x: Tensor): void {
-  if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
-  if (x.ndim !== 4) throw new RangeError(`${name}: expected 4-D NCHW input, got shape ${formatShape(x.shape)}`);
+  if (!(x instanceof Tensor))
+    throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+  if (x.ndim !== 4)
+    throw new RangeError(`${name}: expected 4-D NCHW input, got shape ${formatShape(x.shape)}`);
 }
 
 function poolGeometry(
@@ -20,7 +28,9 @@ function poolGeometry(
   const s = size2(owner, 'stride', stride ?? kernelSize, 1);
   const p = size2(owner, 'padding', padding ?? 0, 0);
   if (p[0] * 2 > k[0] || p[1] * 2 > k[1]) {
-    throw new RangeError(`${owner}: padding must be at most half the kernel size, got padding ${formatPair(p)} for kernel ${formatPair(k)}`);
+    throw new RangeError(
+      `${owner}: padding must be at most half the kernel size, got padding ${formatPair(p)} for kernel ${formatPair(k)}`,
+    );
   }
   return { kernelSize: k, stride: s, padding: p };
 }
@@ -40,7 +50,11 @@ export class MaxPool2d extends Module {
   constructor(kernelSize: Size2, opts?: MaxPool2dLayerOptions) {
     super();
     const o = checkOptions('MaxPool2d', opts, ['stride', 'padding']);
-    ({ kernelSize: this.kernelSize, stride: this.stride, padding: this.padding } = poolGeometry('MaxPool2d', kernelSize, o.stride, o.padding));
+    ({
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+    } = poolGeometry('MaxPool2d', kernelSize, o.stride, o.padding));
   }
 
   forward(x: Tensor): Tensor {
@@ -70,13 +84,21 @@ export class AvgPool2d extends Module {
   constructor(kernelSize: Size2, opts?: AvgPool2dLayerOptions) {
     super();
     const o = checkOptions('AvgPool2d', opts, ['stride', 'padding', 'countIncludePad']);
-    ({ kernelSize: this.kernelSize, stride: this.stride, padding: this.padding } = poolGeometry('AvgPool2d', kernelSize, o.stride, o.padding));
+    ({
+      kernelSize: this.kernelSize,
+      stride: this.stride,
+      padding: this.padding,
+    } = poolGeometry('AvgPool2d', kernelSize, o.stride, o.padding));
     this.countIncludePad = boolOption('AvgPool2d', 'countIncludePad', o.countIncludePad, true);
   }
 
   forward(x: Tensor): Tensor {
     require4d('AvgPool2d', x);
-    return avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad });
+    return avgPool2d(x, this.kernelSize, {
+      stride: this.stride,
+      padding: this.padding,
+      countIncludePad: this.countIncludePad,
+    });
   }
 
   override extraRepr(): string {
@@ -90,9 +112,16 @@ export class AdaptiveAvgPool2d extends Module {
 
   constructor(outputSize: AdaptiveSize) {
     super();
-    const ok = (v: unknown): boolean => v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1);
-    if (!(typeof outputSize === 'number' ? ok(outputSize) : Array.isArray(outputSize) && outputSize.length === 2 && outputSize.every(ok))) {
-      throw new RangeError(`AdaptiveAvgPool2d: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(outputSize)}`);
+    const ok = (v: unknown): boolean =>
+      v === null || (typeof v === 'number' && Number.isInteger(v) && v >= 1);
+    if (
+      !(typeof outputSize === 'number'
+        ? ok(outputSize)
+        : Array.isArray(outputSize) && outputSize.length === 2 && outputSize.every(ok))
+    ) {
+      throw new RangeError(
+        `AdaptiveAvgPool2d: outputSize must be a positive integer or a pair of them, got ${JSON.stringify(outputSize)}`,
+      );
     }
     this.outputSize = typeof outputSize === 'number' ? outputSize : [outputSize[0], outputSize[1]];
   }

@@ -35,7 +35,12 @@ export type AdamState = {
   maxExpAvgSq?: Float32Array;
 };
 
-const ADAM_STATE_KINDS = { step: 'count', expAvg: 'buffer', expAvgSq: 'buffer', maxExpAvgSq: 'buffer' } as const;
+const ADAM_STATE_KINDS = {
+  step: 'count',
+  expAvg: 'buffer',
+  expAvgSq: 'buffer',
+  maxExpAvgSq: 'buffer',
+} as const;
 
 /** The shared math; `decoupled` picks AdamW's weight decay (applied to the weights, not the gradient). */
 abstract class AdamFamily extends Optimizer<AdamGroupOptions, AdamState> {
@@ -66,7 +71,9 @@ abstract class AdamFamily extends Optimizer<AdamGroupOptions, AdamState> {
   protected override checkOptions(o: AdamGroupOptions, where: string): void {
     checkNonNegative(where, 'lr', o.lr);
     if (!Array.isArray(o.betas) || o.betas.length !== 2) {
-      throw new TypeError(`${where}: betas must be an array [beta1, beta2], got ${describeValue(o.betas)}`);
+      throw new TypeError(
+        `${where}: betas must be an array [beta1, beta2], got ${describeValue(o.betas)}`,
+      );
     }
     checkNumberInRange(where, 'betas[0]', o.betas[0], 0, 1, { maxOpen: true });
     checkNumberInRange(where, 'betas[1]', o.betas[1], 0, 1, { maxOpen: true });
@@ -77,12 +84,21 @@ abstract class AdamFamily extends Optimizer<AdamGroupOptions, AdamState> {
   }
 
   protected override initState(size: number, group: AdamGroupOptions): AdamState {
-    const st: AdamState = { step: 0, expAvg: new Float32Array(size), expAvgSq: new Float32Array(size) };
+    const st: AdamState = {
+      step: 0,
+      expAvg: new Float32Array(size),
+      expAvgSq: new Float32Array(size),
+    };
     if (group.amsgrad) st.maxExpAvgSq = new Float32Array(size);
     return st;
   }
 
-  protected override updateParam(w: Float32Array, g: Float32Array, state: AdamState, group: AdamGroupOptions): void {
+  protected override updateParam(
+    w: Float32Array,
+    g: Float32Array,
+    state: AdamState,
+    group: AdamGroupOptions,
+  ): void {
     const { lr, eps, weightDecay, amsgrad } = group;
     const [beta1, beta2] = group.betas;
     const sign = group.maximize ? -1 : 1;

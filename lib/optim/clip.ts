@@ -3,7 +3,13 @@
  * the params' `.grad` and skip params that have none.
  */
 import { Tensor } from '../tensor.js';
-import { checkBoolean, checkKnownKeys, checkNonNegative, describeValue, isPlainObject } from './optimizer.js';
+import {
+  checkBoolean,
+  checkKnownKeys,
+  checkNonNegative,
+  describeValue,
+  isPlainObject,
+} from './optimizer.js';
 
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite (default false: return it and leave the grads alone). */
@@ -13,11 +19,20 @@ export interface ClipGradNormOptions {
 function gradsOf(fn: string, params: Tensor | Iterable<Tensor>): Float32Array[] {
   let list: unknown[];
   if (params instanceof Tensor) list = [params];
-  else if (typeof params === 'object' && params !== null && typeof params[Symbol.iterator] === 'function') list = [...params];
-  else throw new TypeError(`${fn}: params must be a Tensor or an iterable of Tensors, got ${describeValue(params)}`);
+  else if (
+    typeof params === 'object' &&
+    params !== null &&
+    typeof params[Symbol.iterator] === 'function'
+  )
+    list = [...params];
+  else
+    throw new TypeError(
+      `${fn}: params must be a Tensor or an iterable of Tensors, got ${describeValue(params)}`,
+    );
   const grads: Float32Array[] = [];
   list.forEach((p, i) => {
-    if (!(p instanceof Tensor)) throw new TypeError(`${fn}: params[${i}] must be a Tensor, got ${describeValue(p)}`);
+    if (!(p instanceof Tensor))
+      throw new TypeError(`${fn}: params[${i}] must be a Tensor, got ${describeValue(p)}`);
     if (p.grad === null) return;
     if (!(p.grad.data instanceof Float32Array)) {
       throw new TypeError(`${fn}: the gradient of params[${i}] must be float32, got int32`);
@@ -41,11 +56,17 @@ export function clipGradNorm(
   const fn = 'clipGradNorm';
   checkNonNegative(fn, 'maxNorm', maxNorm);
   if (typeof normType !== 'number' || Number.isNaN(normType) || normType <= 0) {
-    throw new RangeError(`${fn}: normType must be a positive number or Infinity, got ${describeValue(normType)}`);
+    throw new RangeError(
+      `${fn}: normType must be a positive number or Infinity, got ${describeValue(normType)}`,
+    );
   }
-  if (!isPlainObject(options)) throw new TypeError(`${fn}: options must be an object, got ${describeValue(options)}`);
+  if (!isPlainObject(options))
+    throw new TypeError(`${fn}: options must be an object, got ${describeValue(options)}`);
   checkKnownKeys(fn, options, ['errorIfNonfinite']);
-  const strict = options.errorIfNonfinite === undefined ? false : checkBoolean(fn, 'errorIfNonfinite', options.errorIfNonfinite);
+  const strict =
+    options.errorIfNonfinite === undefined
+      ? false
+      : checkBoolean(fn, 'errorIfNonfinite', options.errorIfNonfinite);
   const grads = gradsOf(fn, params);
 
   let total: number;
@@ -68,7 +89,8 @@ export function clipGradNorm(
       for (const g of grads) for (let i = 0; i < g.length; i++) acc += Math.abs(g[i]);
       total = acc;
     } else {
-      for (const g of grads) for (let i = 0; i < g.length; i++) acc += Math.pow(Math.abs(g[i]), normType);
+      for (const g of grads)
+        for (let i = 0; i < g.length; i++) acc += Math.pow(Math.abs(g[i]), normType);
       total = Math.pow(acc, 1 / normType);
     }
   }

@@ -16,7 +16,12 @@ export {
 } from './optimizer.js';
 export { SGD, type SGDOptions, type SGDGroupOptions, type SGDState } from './sgd.js';
 export { Adam, AdamW, type AdamOptions, type AdamGroupOptions, type AdamState } from './adam.js';
-export { RMSprop, type RMSpropOptions, type RMSpropGroupOptions, type RMSpropState } from './rmsprop.js';
+export {
+  RMSprop,
+  type RMSpropOptions,
+  type RMSpropGroupOptions,
+  type RMSpropState,
+} from './rmsprop.js';
 export { clipGradNorm, clipGradValue, type ClipGradNormOptions } from './clip.js';
 export {
   LRScheduler,

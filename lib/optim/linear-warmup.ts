@@ -29,7 +29,11 @@ export class LinearWarmup extends LRScheduler {
   readonly after: LRScheduler | undefined;
 
   constructor(optimizer: AnyOptimizer, options: LinearWarmupOptions) {
-    const o = checkSchedulerOptions('LinearWarmup', options, ['warmupSteps', 'startFactor', 'after']);
+    const o = checkSchedulerOptions('LinearWarmup', options, [
+      'warmupSteps',
+      'startFactor',
+      'after',
+    ]);
     const warmupSteps = checkInteger('LinearWarmup', 'warmupSteps', o.warmupSteps, 1);
     const startFactor = checkNumberInRange('LinearWarmup', 'startFactor', o.startFactor, 0, 1);
     const after = o.after;
@@ -56,7 +60,8 @@ export class LinearWarmup extends LRScheduler {
   }
 
   override lrsAt(epoch: number): number[] {
-    if (epoch >= this.warmupSteps && this.after !== undefined) return this.after.lrsAt(epoch - this.warmupSteps);
+    if (epoch >= this.warmupSteps && this.after !== undefined)
+      return this.after.lrsAt(epoch - this.warmupSteps);
     if (epoch > this.warmupSteps) return this.optimizer.paramGroups.map((g) => g.lr as number);
     return super.lrsAt(epoch);
   }
@@ -64,7 +69,8 @@ export class LinearWarmup extends LRScheduler {
   override setEpoch(epoch: number): void {
     super.setEpoch(epoch);
     // Keeps the follower's own count (its getLastLr / stateDict) in step with what it scheduled.
-    if (false) this.after!.setEpoch(epoch - this.warmupSteps);
+    if (this.after !== undefined && epoch >= this.warmupSteps)
+      this.after.setEpoch(epoch - this.warmupSteps);
   }
 
   override stateDict(): LRSchedulerStateDict {
@@ -75,7 +81,12 @@ export class LinearWarmup extends LRScheduler {
 
   override loadStateDict(stateDict: LRSchedulerStateDict): void {
     if (this.after !== undefined) {
-      if (typeof stateDict !== 'object' || stateDict === null || typeof stateDict.after !== 'object' || stateDict.after === null) {
+      if (
+        typeof stateDict !== 'object' ||
+        stateDict === null ||
+        typeof stateDict.after !== 'object' ||
+        stateDict.after === null
+      ) {
         throw new Error(
           `LinearWarmup.loadStateDict: this warmup has an 'after' schedule (${this.after.name}) but the state dict holds none`,
         );

@@ -40,9 +40,7 @@ export type ParamGroupInput<O extends GroupOptions = GroupOptions> = Partial<O> 
 
 /** What an optimizer optimizes: tensors (one group), or groups with their own options. */
 export type ParamsInput<O extends GroupOptions = GroupOptions> =
-  | Tensor
-  | Iterable<Tensor>
-  | Iterable<ParamGroupInput<O>>;
+  Tensor | Iterable<Tensor> | Iterable<ParamGroupInput<O>>;
 
 /** A value of per-parameter state: a counter, a buffer the size of the parameter, or not-yet-made. */
 export type StateValue = number | Float32Array | null | undefined;
@@ -121,8 +119,10 @@ export function checkNumberInRange(
   if (!ok) {
     let what = opts.what;
     if (what === undefined) {
-      if (min === 0 && max === Infinity) what = opts.minOpen ? 'a positive number' : 'a non-negative number';
-      else what = `a number in ${opts.minOpen ? '(' : '['}${min}, ${max}${opts.maxOpen ? ')' : ']'}`;
+      if (min === 0 && max === Infinity)
+        what = opts.minOpen ? 'a positive number' : 'a non-negative number';
+      else
+        what = `a number in ${opts.minOpen ? '(' : '['}${min}, ${max}${opts.maxOpen ? ')' : ']'}`;
     }
     throw new RangeError(`${where}: ${key} must be ${what}, got ${describeValue(v)}`);
   }
@@ -143,14 +143,23 @@ export function checkBoolean(where: string, key: string, v: unknown): boolean {
 
 export function checkInteger(where: string, key: string, v: unknown, min: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-    const what = min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer >= ${min}`;
+    const what =
+      min === 0
+        ? 'a non-negative integer'
+        : min === 1
+          ? 'a positive integer'
+          : `an integer >= ${min}`;
     throw new RangeError(`${where}: ${key} must be ${what}, got ${describeValue(v)}`);
   }
   return v;
 }
 
 /** Rejects keys that are not options (typos like `weight_decay` would otherwise be ignored silently). */
-export function checkKnownKeys(where: string, obj: Record<string, unknown>, known: readonly string[]): void {
+export function checkKnownKeys(
+  where: string,
+  obj: Record<string, unknown>,
+  known: readonly string[],
+): void {
   for (const k of Object.keys(obj)) {
     if (!known.includes(k)) {
       throw new TypeError(`${where}: unknown option '${k}' (expected one of: ${known.join(', ')})`);
@@ -158,11 +167,23 @@ export function checkKnownKeys(where: string, obj: Record<string, unknown>, know
   }
 }
 
-function isIterable(v: unknown): v is Iterable<unknown> {
-  return typeof v === 'object' && v !== null && typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function';
+/** Array options (betas) are copied so that groups never share, or alias the caller's, arrays. */
+function copyOption(v: unknown): unknown {
+  return Array.isArray(v) ? [...v] : v;
 }
 
-export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends ParamState = ParamState> {
+function isIterable(v: unknown): v is Iterable<unknown> {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as Iterable<unknown>)[Symbol.iterator] === 'function'
+  );
+}
+
+export abstract class Optimizer<
+  O extends GroupOptions = GroupOptions,
+  S extends ParamState = ParamState,
+> {
   /** The groups, each with its params and options; schedulers and users may change `lr` etc. */
   readonly paramGroups: ParamGroup<O>[] = [];
   /** The options a group gets when it does not override them. */
@@ -184,7 +205,9 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
     checkKnownKeys(this.name, given, this.optionKeys);
     const merged: Record<string, unknown> = {};
     for (const k of this.optionKeys) {
-      merged[k] = given[k] !== undefined ? given[k] : (spec.defaults as Record<string, unknown>)[k];
+      merged[k] = copyOption(
+        given[k] !== undefined ? given[k] : (spec.defaults as Record<string, unknown>)[k],
+      );
     }
     this.checkOptions(merged as unknown as O, this.name);
     this.defaults = Object.freeze(merged as unknown as O);
@@ -212,8 +235,10 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
       );
     }
     const items = [...params];
-    if (items.length === 0) throw new Error(`${this.name}: params is empty; there is nothing to optimize`);
-    if (items.every((p) => p instanceof Tensor)) return [{ params: items as Tensor[] } as unknown as ParamGroupInput<O>];
+    if (items.length === 0)
+      throw new Error(`${this.name}: params is empty; there is nothing to optimize`);
+    if (items.every((p) => p instanceof Tensor))
+      return [{ params: items as Tensor[] } as unknown as ParamGroupInput<O>];
     const isGroup = isPlainObject(items[0]);
     const odd = items.findIndex((g) => (isGroup ? !isPlainObject(g) : !(g instanceof Tensor)));
     if (odd >= 0) {
@@ -228,20 +253,27 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
   addParamGroup(group: ParamGroupInput<O>): void {
     const where = `${this.name}: param group ${this.paramGroups.length}`;
     if (!isPlainObject(group)) {
-      throw new TypeError(`${where} must be an object { params, ...options }, got ${describeValue(group)}`);
+      throw new TypeError(
+        `${where} must be an object { params, ...options }, got ${describeValue(group)}`,
+      );
     }
     checkKnownKeys(where, group, ['params', 'initialLr', ...this.optionKeys]);
     let ps: unknown[];
     if (group.params instanceof Tensor) ps = [group.params];
     else if (isIterable(group.params)) ps = [...group.params];
-    else throw new TypeError(`${where}: params must be an iterable of Tensors, got ${describeValue(group.params)}`);
+    else
+      throw new TypeError(
+        `${where}: params must be an iterable of Tensors, got ${describeValue(group.params)}`,
+      );
     if (ps.length === 0) throw new Error(`${where}: params is empty`);
 
     const seen = new Set<Tensor>();
     for (const g of this.paramGroups) for (const p of g.params) seen.add(p);
     ps.forEach((p, i) => {
       if (!(p instanceof Tensor) || !(p.data instanceof Float32Array)) {
-        throw new TypeError(`${where}: params[${i}] must be a float32 Tensor, got ${describeValue(p)}`);
+        throw new TypeError(
+          `${where}: params[${i}] must be a float32 Tensor, got ${describeValue(p)}`,
+        );
       }
       if (p.gradFn !== null) {
         throw new Error(
@@ -249,15 +281,17 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
         );
       }
       if (seen.has(p)) {
-        throw new Error(`${where}: params[${i}] (shape ${formatShape(p.shape)}) appears more than once among the param groups`);
+        throw new Error(
+          `${where}: params[${i}] (shape ${formatShape(p.shape)}) appears more than once among the param groups`,
+        );
       }
       seen.add(p);
     });
 
-    const merged: Record<string, unknown> = { ...this.defaults };
+    const merged: Record<string, unknown> = {};
     for (const k of this.optionKeys) {
       const v = (group as Record<string, unknown>)[k];
-      if (v !== undefined) merged[k] = Array.isArray(v) ? [...v] : v;
+      merged[k] = copyOption(v !== undefined ? v : (this.defaults as Record<string, unknown>)[k]);
     }
     this.checkOptions(merged as unknown as O, where);
     if (group.initialLr !== undefined) {
@@ -273,10 +307,15 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
    */
   zeroGrad(options: ZeroGradOptions = {}): void {
     if (!isPlainObject(options)) {
-      throw new TypeError(`${this.name}.zeroGrad: options must be an object, got ${describeValue(options)}`);
+      throw new TypeError(
+        `${this.name}.zeroGrad: options must be an object, got ${describeValue(options)}`,
+      );
     }
     checkKnownKeys(`${this.name}.zeroGrad`, options, ['setToNone']);
-    const setToNone = options.setToNone === undefined ? true : checkBoolean(`${this.name}.zeroGrad`, 'setToNone', options.setToNone);
+    const setToNone =
+      options.setToNone === undefined
+        ? true
+        : checkBoolean(`${this.name}.zeroGrad`, 'setToNone', options.setToNone);
     for (const g of this.paramGroups) {
       for (const p of g.params) {
         if (p.grad === null) continue;
@@ -295,7 +334,9 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
     let loss: number | undefined;
     if (closure !== undefined) {
       if (typeof closure !== 'function') {
-        throw new TypeError(`${this.name}.step: closure must be a function, got ${describeValue(closure)}`);
+        throw new TypeError(
+          `${this.name}.step: closure must be a function, got ${describeValue(closure)}`,
+        );
       }
       loss = closure();
     }
@@ -355,7 +396,7 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
       }
       const savedGroup: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(g)) {
-        if (k !== 'params') savedGroup[k] = Array.isArray(v) ? [...v] : v;
+        if (k !== 'params') savedGroup[k] = copyOption(v);
       }
       paramGroups.push({ ...savedGroup, params: ids });
     }
@@ -368,8 +409,14 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
    */
   loadStateDict(stateDict: OptimizerStateDict): void {
     const where = `${this.name}.loadStateDict`;
-    if (!isPlainObject(stateDict) || !isPlainObject(stateDict.state) || !Array.isArray(stateDict.paramGroups)) {
-      throw new TypeError(`${where}: expected an object { state, paramGroups }, got ${describeValue(stateDict)}`);
+    if (
+      !isPlainObject(stateDict) ||
+      !isPlainObject(stateDict.state) ||
+      !Array.isArray(stateDict.paramGroups)
+    ) {
+      throw new TypeError(
+        `${where}: expected an object { state, paramGroups }, got ${describeValue(stateDict)}`,
+      );
     }
     const saved = stateDict.paramGroups;
     if (saved.length !== this.paramGroups.length) {
@@ -382,24 +429,33 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
     saved.forEach((sg, gi) => {
       const gw = `${where}: param group ${gi}`;
       if (!isPlainObject(sg) || !Array.isArray(sg.params)) {
-        throw new TypeError(`${gw} must be an object with a params array, got ${describeValue(sg)}`);
+        throw new TypeError(
+          `${gw} must be an object with a params array, got ${describeValue(sg)}`,
+        );
       }
       const mine = this.paramGroups[gi].params;
       if (sg.params.length !== mine.length) {
-        throw new Error(`${gw} has ${sg.params.length} param(s) in the state dict, ${mine.length} in this optimizer`);
+        throw new Error(
+          `${gw} has ${sg.params.length} param(s) in the state dict, ${mine.length} in this optimizer`,
+        );
       }
       sg.params.forEach((id, j) => {
         if (!Number.isInteger(id) || byId.has(String(id))) {
-          throw new Error(`${gw}: params[${j}] must be a unique integer index, got ${describeValue(id)}`);
+          throw new Error(
+            `${gw}: params[${j}] must be a unique integer index, got ${describeValue(id)}`,
+          );
         }
         byId.set(String(id), { param: mine[j], group: gi });
       });
       const { params: _ids, ...opts } = sg;
       checkKnownKeys(gw, opts, ['initialLr', ...this.optionKeys]);
       const merged: Record<string, unknown> = {};
-      for (const k of this.optionKeys) merged[k] = k in opts ? opts[k] : (this.paramGroups[gi] as unknown as Record<string, unknown>)[k];
+      for (const k of this.optionKeys)
+        merged[k] =
+          k in opts ? opts[k] : (this.paramGroups[gi] as unknown as Record<string, unknown>)[k];
       this.checkOptions(merged as unknown as O, gw);
-      if (opts.initialLr !== undefined) merged.initialLr = checkNonNegative(gw, 'initialLr', opts.initialLr);
+      if (opts.initialLr !== undefined)
+        merged.initialLr = checkNonNegative(gw, 'initialLr', opts.initialLr);
       newOptions.push(merged);
     });
 
@@ -408,7 +464,8 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
       const target = byId.get(id);
       const sw = `${where}: state of param ${id}`;
       if (target === undefined) throw new Error(`${sw}: no param group lists param ${id}`);
-      if (!isPlainObject(entry)) throw new TypeError(`${sw} must be an object, got ${describeValue(entry)}`);
+      if (!isPlainObject(entry))
+        throw new TypeError(`${sw} must be an object, got ${describeValue(entry)}`);
       const size = target.param.size;
       const fresh = this.initState(size, newOptions[target.group] as unknown as O);
       for (const k of Object.keys(fresh)) {
@@ -418,18 +475,27 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
       for (const [k, v] of Object.entries(entry)) {
         const kind = this.stateKinds[k];
         if (kind === undefined) {
-          throw new Error(`${sw} has an unknown entry '${k}' (expected: ${Object.keys(this.stateKinds).join(', ')})`);
+          throw new Error(
+            `${sw} has an unknown entry '${k}' (expected: ${Object.keys(this.stateKinds).join(', ')})`,
+          );
         }
         if (kind === 'count') {
           if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-            throw new TypeError(`${sw}: ${k} must be a non-negative number, got ${describeValue(v)}`);
+            throw new TypeError(
+              `${sw}: ${k} must be a non-negative number, got ${describeValue(v)}`,
+            );
           }
           st[k] = v;
         } else if (v === null && kind === 'lazyBuffer') {
           st[k] = null;
         } else {
-          if (!(v instanceof Float32Array) && !(Array.isArray(v) && v.every((x) => typeof x === 'number'))) {
-            throw new TypeError(`${sw}: ${k} must be a Float32Array or number[], got ${describeValue(v)}`);
+          if (
+            !(v instanceof Float32Array) &&
+            !(Array.isArray(v) && v.every((x) => typeof x === 'number'))
+          ) {
+            throw new TypeError(
+              `${sw}: ${k} must be a Float32Array or number[], got ${describeValue(v)}`,
+            );
           }
           if (v.length !== size) {
             throw new Error(
@@ -444,7 +510,7 @@ export abstract class Optimizer<O extends GroupOptions = GroupOptions, S extends
 
     newOptions.forEach((opts, gi) => {
       const g = this.paramGroups[gi] as unknown as Record<string, unknown>;
-      for (const [k, v] of Object.entries(opts)) g[k] = Array.isArray(v) ? [...v] : v;
+      for (const [k, v] of Object.entries(opts)) g[k] = copyOption(v);
     });
     this.state.clear();
     for (const [p, st] of newState) this.state.set(p, st);

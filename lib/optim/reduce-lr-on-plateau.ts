@@ -55,14 +55,24 @@ export class ReduceLROnPlateau {
   constructor(optimizer: AnyOptimizer, options: ReduceLROnPlateauOptions = {}) {
     this.optimizer = checkOptimizer(NAME, optimizer);
     const o = checkSchedulerOptions(NAME, options, [
-      'mode', 'factor', 'patience', 'threshold', 'thresholdMode', 'cooldown', 'minLr', 'eps',
+      'mode',
+      'factor',
+      'patience',
+      'threshold',
+      'thresholdMode',
+      'cooldown',
+      'minLr',
+      'eps',
     ]);
     const mode = o.mode ?? 'min';
-    if (mode !== 'min' && mode !== 'max') throw new RangeError(`${NAME}: mode must be 'min' or 'max', got ${describeValue(mode)}`);
+    if (mode !== 'min' && mode !== 'max')
+      throw new RangeError(`${NAME}: mode must be 'min' or 'max', got ${describeValue(mode)}`);
     this.mode = mode;
     const thresholdMode = o.thresholdMode ?? 'rel';
     if (thresholdMode !== 'rel' && thresholdMode !== 'abs') {
-      throw new RangeError(`${NAME}: thresholdMode must be 'rel' or 'abs', got ${describeValue(thresholdMode)}`);
+      throw new RangeError(
+        `${NAME}: thresholdMode must be 'rel' or 'abs', got ${describeValue(thresholdMode)}`,
+      );
     }
     this.thresholdMode = thresholdMode;
     this.factor = checkNumberInRange(NAME, 'factor', o.factor ?? 0.1, 0, 1, { maxOpen: true });
@@ -74,9 +84,13 @@ export class ReduceLROnPlateau {
     const minLr = o.minLr ?? 0;
     if (Array.isArray(minLr)) {
       if (minLr.length !== groups) {
-        throw new RangeError(`${NAME}: minLr must have one value per param group (${groups}), got ${minLr.length}`);
+        throw new RangeError(
+          `${NAME}: minLr must have one value per param group (${groups}), got ${minLr.length}`,
+        );
       }
-      this.minLrs = Object.freeze(minLr.map((v, i) => checkNumberInRange(NAME, `minLr[${i}]`, v, 0, Infinity)));
+      this.minLrs = Object.freeze(
+        minLr.map((v, i) => checkNumberInRange(NAME, `minLr[${i}]`, v, 0, Infinity)),
+      );
     } else {
       const v = checkNumberInRange(NAME, 'minLr', minLr, 0, Infinity);
       this.minLrs = Object.freeze(new Array<number>(groups).fill(v));
@@ -90,7 +104,8 @@ export class ReduceLROnPlateau {
 
   private isBetter(a: number, best: number): boolean {
     const t = this.threshold;
-    if (this.mode === 'min') return this.thresholdMode === 'rel' ? a < best * (1 - t) : a < best - t;
+    if (this.mode === 'min')
+      return this.thresholdMode === 'rel' ? a < best * (1 - t) : a < best - t;
     return this.thresholdMode === 'rel' ? a > best * (1 + t) : a > best + t;
   }
 
@@ -101,7 +116,9 @@ export class ReduceLROnPlateau {
   step(metric: number | Tensor): void {
     const current = metric instanceof Tensor && metric.size === 1 ? metric.item() : metric;
     if (typeof current !== 'number') {
-      throw new TypeError(`${NAME}.step: metric must be a number or a one-element Tensor, got ${describeValue(metric)}`);
+      throw new TypeError(
+        `${NAME}.step: metric must be a number or a one-element Tensor, got ${describeValue(metric)}`,
+      );
     }
     const groups = this.optimizer.paramGroups;
     if (groups.length !== this.minLrs.length) {

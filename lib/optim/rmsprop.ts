@@ -6,12 +6,7 @@
  *   centered: a = alpha * a + (1 - alpha) * d;  avg = sqrt(s - a^2) + eps;  else avg = sqrt(s) + eps
  *   momentum > 0: buf = momentum * buf + d / avg;  w -= lr * buf;   else w -= lr * d / avg
  */
-import {
-  Optimizer,
-  checkBoolean,
-  checkNonNegative,
-  type ParamsInput,
-} from './optimizer.js';
+import { Optimizer, checkBoolean, checkNonNegative, type ParamsInput } from './optimizer.js';
 
 export interface RMSpropOptions {
   lr?: number;
@@ -37,8 +32,21 @@ export class RMSprop extends Optimizer<RMSpropGroupOptions, RMSpropState> {
   constructor(params: ParamsInput<RMSpropGroupOptions>, options?: RMSpropOptions) {
     super(params, options, {
       name: 'RMSprop',
-      defaults: { lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0, momentum: 0, centered: false, maximize: false },
-      stateKinds: { step: 'count', squareAvg: 'buffer', momentumBuffer: 'buffer', gradAvg: 'buffer' },
+      defaults: {
+        lr: 1e-2,
+        alpha: 0.99,
+        eps: 1e-8,
+        weightDecay: 0,
+        momentum: 0,
+        centered: false,
+        maximize: false,
+      },
+      stateKinds: {
+        step: 'count',
+        squareAvg: 'buffer',
+        momentumBuffer: 'buffer',
+        gradAvg: 'buffer',
+      },
     });
   }
 

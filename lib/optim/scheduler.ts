@@ -13,7 +13,14 @@
  * same optimizer do not multiply: the last to step wins. To run one schedule after another, use
  * LinearWarmup's `after`.
  */
-import { Optimizer, checkInteger, checkKnownKeys, checkNumberInRange, describeValue, isPlainObject } from './optimizer.js';
+import {
+  Optimizer,
+  checkInteger,
+  checkKnownKeys,
+  checkNumberInRange,
+  describeValue,
+  isPlainObject,
+} from './optimizer.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyOptimizer = Optimizer<any, any>;
@@ -28,7 +35,9 @@ export interface LRSchedulerStateDict {
 
 export function checkOptimizer(where: string, optimizer: unknown): AnyOptimizer {
   if (!(optimizer instanceof Optimizer)) {
-    throw new TypeError(`${where}: optimizer must be an Optimizer (SGD, Adam, ...), got ${describeValue(optimizer)}`);
+    throw new TypeError(
+      `${where}: optimizer must be an Optimizer (SGD, Adam, ...), got ${describeValue(optimizer)}`,
+    );
   }
   return optimizer;
 }
@@ -38,7 +47,8 @@ export function checkSchedulerOptions(
   options: unknown,
   known: readonly string[],
 ): Record<string, unknown> {
-  if (!isPlainObject(options)) throw new TypeError(`${where}: options must be an object, got ${describeValue(options)}`);
+  if (!isPlainObject(options))
+    throw new TypeError(`${where}: options must be an object, got ${describeValue(options)}`);
   checkKnownKeys(where, options, known);
   return options;
 }
@@ -111,18 +121,25 @@ export abstract class LRScheduler {
 
   /** A JSON-able copy of the schedule's position. */
   stateDict(): LRSchedulerStateDict {
-    return { lastEpoch: this.epoch, baseLrs: [...this.baseLrsValue], lastLr: [...this.lastLrValue] };
+    return {
+      lastEpoch: this.epoch,
+      baseLrs: [...this.baseLrsValue],
+      lastLr: [...this.lastLrValue],
+    };
   }
 
   /** Restores a stateDict() and writes the lrs of the restored step into the optimizer. */
   loadStateDict(stateDict: LRSchedulerStateDict): void {
     const where = `${this.name}.loadStateDict`;
-    if (!isPlainObject(stateDict)) throw new TypeError(`${where}: expected an object, got ${describeValue(stateDict)}`);
+    if (!isPlainObject(stateDict))
+      throw new TypeError(`${where}: expected an object, got ${describeValue(stateDict)}`);
     const epoch = checkInteger(where, 'lastEpoch', stateDict.lastEpoch, 0);
     const base = stateDict.baseLrs;
     const n = this.optimizer.paramGroups.length;
     if (!Array.isArray(base) || base.length !== n) {
-      throw new Error(`${where}: baseLrs must be an array of ${n} lrs (one per param group), got ${describeValue(base)}`);
+      throw new Error(
+        `${where}: baseLrs must be an array of ${n} lrs (one per param group), got ${describeValue(base)}`,
+      );
     }
     base.forEach((b, i) => checkNumberInRange(where, `baseLrs[${i}]`, b, 0, Infinity));
     this.baseLrsValue = [...base];
@@ -145,7 +162,9 @@ export class StepLR extends LRScheduler {
   constructor(optimizer: AnyOptimizer, options: StepLROptions) {
     const o = checkSchedulerOptions('StepLR', options, ['stepSize', 'gamma']);
     const stepSize = checkInteger('StepLR', 'stepSize', o.stepSize, 1);
-    const gamma = checkNumberInRange('StepLR', 'gamma', o.gamma ?? 0.1, 0, Infinity, { minOpen: true });
+    const gamma = checkNumberInRange('StepLR', 'gamma', o.gamma ?? 0.1, 0, Infinity, {
+      minOpen: true,
+    });
     super('StepLR', optimizer);
     this.stepSize = stepSize;
     this.gamma = gamma;
@@ -172,11 +191,15 @@ export class MultiStepLR extends LRScheduler {
   constructor(optimizer: AnyOptimizer, options: MultiStepLROptions) {
     const o = checkSchedulerOptions('MultiStepLR', options, ['milestones', 'gamma']);
     if (!Array.isArray(o.milestones)) {
-      throw new TypeError(`MultiStepLR: milestones must be an array of non-negative integers, got ${describeValue(o.milestones)}`);
+      throw new TypeError(
+        `MultiStepLR: milestones must be an array of non-negative integers, got ${describeValue(o.milestones)}`,
+      );
     }
     o.milestones.forEach((m, i) => checkInteger('MultiStepLR', `milestones[${i}]`, m, 0));
     const milestones = [...(o.milestones as number[])].sort((a, b) => a - b);
-    const gamma = checkNumberInRange('MultiStepLR', 'gamma', o.gamma ?? 0.1, 0, Infinity, { minOpen: true });
+    const gamma = checkNumberInRange('MultiStepLR', 'gamma', o.gamma ?? 0.1, 0, Infinity, {
+      minOpen: true,
+    });
     super('MultiStepLR', optimizer);
     this.milestones = Object.freeze(milestones);
     this.gamma = gamma;
@@ -201,7 +224,9 @@ export class ExponentialLR extends LRScheduler {
 
   constructor(optimizer: AnyOptimizer, options: ExponentialLROptions) {
     const o = checkSchedulerOptions('ExponentialLR', options, ['gamma']);
-    const gamma = checkNumberInRange('ExponentialLR', 'gamma', o.gamma, 0, Infinity, { minOpen: true });
+    const gamma = checkNumberInRange('ExponentialLR', 'gamma', o.gamma, 0, Infinity, {
+      minOpen: true,
+    });
     super('ExponentialLR', optimizer);
     this.gamma = gamma;
     this.start();
@@ -235,6 +260,8 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 
   protected override lrAt(epoch: number, baseLr: number): number {
-    return this.etaMin + ((baseLr - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2;
+    return (
+      this.etaMin + ((baseLr - this.etaMin) * (1 + Math.cos((Math.PI * epoch) / this.tMax))) / 2
+    );
   }
 }

@@ -33,7 +33,14 @@ export class SGD extends Optimizer<SGDGroupOptions, SGDState> {
   constructor(params: ParamsInput<SGDGroupOptions>, options: SGDOptions) {
     super(params, options, {
       name: 'SGD',
-      defaults: { lr: undefined, momentum: 0, dampening: 0, nesterov: false, weightDecay: 0, maximize: false },
+      defaults: {
+        lr: undefined,
+        momentum: 0,
+        dampening: 0,
+        nesterov: false,
+        weightDecay: 0,
+        maximize: false,
+      },
       stateKinds: { momentumBuffer: 'lazyBuffer' },
     });
   }
@@ -41,7 +48,9 @@ export class SGD extends Optimizer<SGDGroupOptions, SGDState> {
   protected override checkOptions(o: SGDGroupOptions, where: string): void {
     checkNonNegative(where, 'lr', o.lr);
     checkNonNegative(where, 'momentum', o.momentum);
-    checkNumberInRange(where, 'dampening', o.dampening, -Number.MAX_VALUE, Number.MAX_VALUE, { what: 'a finite number' });
+    checkNumberInRange(where, 'dampening', o.dampening, -Number.MAX_VALUE, Number.MAX_VALUE, {
+      what: 'a finite number',
+    });
     checkNonNegative(where, 'weightDecay', o.weightDecay);
     checkBoolean(where, 'nesterov', o.nesterov);
     checkBoolean(where, 'maximize', o.maximize);
@@ -56,7 +65,12 @@ export class SGD extends Optimizer<SGDGroupOptions, SGDState> {
     return { momentumBuffer: null };
   }
 
-  protected override updateParam(w: Float32Array, g: Float32Array, state: SGDState, group: SGDGroupOptions): void {
+  protected override updateParam(
+    w: Float32Array,
+    g: Float32Array,
+    state: SGDState,
+    group: SGDGroupOptions,
+  ): void {
     const { lr, momentum, dampening, nesterov, weightDecay } = group;
     const sign = group.maximize ? -1 : 1;
     const n = w.length;

@@ -151,7 +151,7 @@ export async function fit(model: Module, opts: FitOptions): Promise<FitResult> {
           continue;
         }
         await runCallbacks(callbacks, 'onBatchBegin', batch, ctx);
-        const output = model.forward(inputs);
+        const output = model.call(inputs);
         const loss = lossFn(output, targets);
         if (loss.size !== 1) {
           throw new RangeError(`fit: the loss must be a one-element tensor, got shape ${formatShape(loss.shape)}`);
@@ -212,7 +212,7 @@ export async function evaluate(
   try {
     for (const { inputs, targets } of data) {
       noGrad(() => {
-        const out = model.forward(inputs);
+        const out = model.call(inputs);
         tracker.update(lossFn(out, targets).item(), out, targets);
       });
       await yieldToEventLoop();
@@ -243,7 +243,7 @@ export function predict(model: Module, inputs: Tensor, opts: { batchSize?: numbe
       for (let i = 0; i < n; i += batchSize) {
         const b = Math.min(batchSize, n - i);
         const x = new Tensor(inputs.data.subarray(i * per, (i + b) * per), [b, ...inputs.shape.slice(1)]);
-        parts.push(model.forward(x));
+        parts.push(model.call(x));
       }
       if (parts.length === 1) return parts[0];
       const outPer = parts[0].size / parts[0].shape[0];

@@ -8,7 +8,7 @@ namespace convnet {
 
 void bias_add(const BiasShape& s, const float* x, const float* bias, float* y) {
   const int64_t rows = s.outer * s.channels;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / s.inner);
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(s.inner, 1));
   parallel_range(rows, grain, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const float b = bias[r % s.channels];
@@ -20,7 +20,8 @@ void bias_add(const BiasShape& s, const float* x, const float* bias, float* y) {
 }
 
 void bias_add_backward(const BiasShape& s, const float* dy, float* dbias) {
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / (s.outer * s.inner));
+  const int64_t grain =
+      std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(s.outer * s.inner, 1));
   parallel_range(s.channels, grain, [&](int64_t begin, int64_t end) {
     for (int64_t c = begin; c < end; ++c) {
       double sum = 0.0;

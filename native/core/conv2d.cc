@@ -22,14 +22,14 @@ constexpr int64_t kMaxColFloats = int64_t{1} << 21;
 constexpr int64_t kMinColPixels = 256;
 
 struct Plan {
-  int64_t cg, og;      // channels per group, in and out
-  int64_t k;           // rows of the column matrix: cg * KH * KW
-  int64_t p;           // output pixels per image
-  int64_t hw;          // input pixels per plane
-  bool direct;         // 1x1, stride 1, no padding: the input is already the column matrix
-  int64_t chunk;       // output pixels per column chunk
-  int64_t tasks;       // (image, group) pairs
-  bool over_tasks;     // parallel over (image, group), GEMM single-threaded inside
+  int64_t cg, og;   // channels per group, in and out
+  int64_t k;        // rows of the column matrix: cg * KH * KW
+  int64_t p;        // output pixels per image
+  int64_t hw;       // input pixels per plane
+  bool direct;      // 1x1, stride 1, no padding: the input is already the column matrix
+  int64_t chunk;    // output pixels per column chunk
+  int64_t tasks;    // (image, group) pairs
+  bool over_tasks;  // parallel over (image, group), GEMM single-threaded inside
 };
 
 Plan make_plan(const Conv2dShape& s) {
@@ -41,7 +41,8 @@ Plan make_plan(const Conv2dShape& s) {
   pl.hw = s.in_height * s.in_width;
   pl.direct = s.kernel_h == 1 && s.kernel_w == 1 && s.stride_h == 1 && s.stride_w == 1 &&
               s.pad_h == 0 && s.pad_w == 0;
-  pl.chunk = pl.direct ? pl.p : std::min(pl.p, std::max(kMinColPixels, kMaxColFloats / pl.k));
+  pl.chunk =
+      pl.direct || pl.k == 0 ? pl.p : std::min(pl.p, std::max(kMinColPixels, kMaxColFloats / pl.k));
   pl.tasks = s.batch * s.groups;
   const ThreadPool& pool = ThreadPool::global();
   pl.over_tasks = pool.participants(pl.tasks) > 1 && pl.tasks >= pool.num_threads();
@@ -63,6 +64,7 @@ void for_each_task(const Plan& pl, Fn fn) {
 
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                     float* y) {
+  if (s.out_channels == 0) return;  // nothing to write (and the output size is unbounded)
   const Plan pl = make_plan(s);
   for_each_task(pl, [&](int64_t t) {
     const int64_t n = t / s.groups, g = t % s.groups;
@@ -91,6 +93,10 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
 }
 
 void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w, float* dx) {
+  if (s.out_channels == 0) {
+    std::fill(dx, dx + s.batch * s.in_channels * s.in_height * s.in_width, 0.0f);
+    return;
+  }
   const Plan pl = make_plan(s);
   for_each_task(pl, [&](int64_t t) {
     const int64_t n = t / s.groups, g = t % s.groups;
@@ -153,6 +159,7 @@ void bias_grad(const Conv2dShape& s, int64_t p, const float* dy, float* dbias) {
 
 void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* dy, float* dw,
                             float* dbias) {
+  if (s.out_channels == 0) return;  // dw and dbias are empty
   const Plan pl = make_plan(s);
   if (dbias != nullptr) bias_grad(s, pl.p, dy, dbias);
   const int64_t w_size = s.out_channels * pl.k;

@@ -73,7 +73,8 @@ void pack_b(int64_t nr, const float* b, int64_t ldb, bool trans, int64_t p0, int
 // Walks the micro-tiles of an mc x [j_begin, j_end) block of C (c points at the block's
 // column 0). Edge tiles are computed into a stack tile and merged.
 void macro_kernel(const KernelConfig& cfg, int64_t mc, int64_t j_begin, int64_t j_end, int64_t kc,
-                  const float* ap, const float* bp, float* c, int64_t ldc, float alpha, float beta) {
+                  const float* ap, const float* bp, float* c, int64_t ldc, float alpha,
+                  float beta) {
   const int64_t mr = cfg.mr, nr = cfg.nr;
   alignas(64) float tile[kMaxMicroTile];
   for (int64_t j = j_begin; j < j_end; j += nr) {
@@ -125,8 +126,8 @@ void gemm_with_config(const KernelConfig& cfg, bool trans_a, bool trans_b, int64
   ThreadPool& pool = ThreadPool::global();
   const int64_t mr = cfg.mr, nr = cfg.nr;
   const double flops = 2.0 * double(m) * double(n) * double(k);
-  const int max_threads = int(std::max<double>(
-      1.0, std::min<double>(pool.num_threads(), flops / kMinFlopsPerThread)));
+  const int max_threads =
+      int(std::max<double>(1.0, std::min<double>(pool.num_threads(), flops / kMinFlopsPerThread)));
   const int threads = pool.participants(int64_t{1} << 30, max_threads);
 
   // Equal-sized row blocks, so the blocks split evenly over threads.

@@ -9,23 +9,31 @@ namespace {
 
 // Block sizes follow BLIS's choices for comparable register tiles: kc * nr floats of B stay in
 // L1 next to an mr x kc sliver of A; mc * kc floats of A fit in L2; kc * nc of B fit in L3.
-const KernelConfig kScalarConfig = {
-    Isa::kScalar, f32_gemm_4x4_scalar, 4, 4, 64, 256, 2048,
-    {fma_peak_scalar, kFmaPeakScalarFlopsPerRound}};
+const KernelConfig kScalarConfig = {Isa::kScalar,
+                                    f32_gemm_4x4_scalar,
+                                    4,
+                                    4,
+                                    64,
+                                    256,
+                                    2048,
+                                    {fma_peak_scalar, kFmaPeakScalarFlopsPerRound}};
 
 #if defined(CONVNET_HAVE_X86_KERNELS)
-const KernelConfig kSse2Config = {
-    Isa::kSse2, f32_gemm_4x8_sse2, 4, 8, 128, 256, 4096,
-    {fma_peak_sse2, kFmaPeakSse2FlopsPerRound}};
-const KernelConfig kAvx2Config = {
-    Isa::kAvx2, f32_gemm_6x16_avx2, 6, 16, 168, 256, 4080,
-    {fma_peak_avx2, kFmaPeakAvx2FlopsPerRound}};
+const KernelConfig kSse2Config = {Isa::kSse2, f32_gemm_4x8_sse2,
+                                  4,          8,
+                                  128,        256,
+                                  4096,       {fma_peak_sse2, kFmaPeakSse2FlopsPerRound}};
+const KernelConfig kAvx2Config = {Isa::kAvx2, f32_gemm_6x16_avx2,
+                                  6,          16,
+                                  168,        256,
+                                  4080,       {fma_peak_avx2, kFmaPeakAvx2FlopsPerRound}};
 #endif
 
 #if defined(CONVNET_HAVE_NEON_KERNELS)
-const KernelConfig kNeonConfig = {
-    Isa::kNeon, f32_gemm_8x8_neon, 8, 8, 128, 256, 4096,
-    {fma_peak_neon, kFmaPeakNeonFlopsPerRound}};
+const KernelConfig kNeonConfig = {Isa::kNeon, f32_gemm_8x8_neon,
+                                  8,          8,
+                                  128,        256,
+                                  4096,       {fma_peak_neon, kFmaPeakNeonFlopsPerRound}};
 #endif
 
 const KernelConfig* best_config() {

@@ -15,7 +15,8 @@ struct Pool2dShape {
 };
 
 // y = max over each window (padding never wins); argmax = index of the winner in its input
-// plane (h * in_width + w). A NaN wins (the last one, as in PyTorch); ties keep the first in row-major order.
+// plane (h * in_width + w). A NaN wins (the last one, as in PyTorch); ties keep the first in
+// row-major order.
 void max_pool2d(const Pool2dShape& s, const float* x, float* y, int32_t* argmax);
 // dx (overwritten) receives dy at each argmax; overlapping windows add up. Every argmax entry
 // must lie in [0, in_height * in_width).

@@ -1,6 +1,8 @@
 #include "thread_pool.h"
 
 #include <atomic>
+#include <stdexcept>
+#include <string>
 
 namespace convnet {
 namespace {
@@ -46,9 +48,11 @@ int ThreadPool::num_threads() const { return num_threads_.load(); }
 void ThreadPool::set_num_threads(int n) {
   if (n < 1) n = 1;
   std::lock_guard<std::mutex> dispatch(dispatch_mu_);
-  if (n == num_threads_) return;
+  if (n == num_threads_ && workers_started_) return;
   stop_workers();
   num_threads_ = n;
+  // Started here rather than on first use, so that a failure surfaces in setNumThreads.
+  start_workers();
 }
 
 int ThreadPool::participants(int64_t n_tasks, int max_threads) const {
@@ -59,13 +63,22 @@ int ThreadPool::participants(int64_t n_tasks, int max_threads) const {
 }
 
 void ThreadPool::start_workers() {
-  stop_ = false;
   const int n = num_threads_.load();
-  workers_.reserve(n - 1);
-  for (int id = 1; id < n; ++id) {
-    workers_.emplace_back([this, id] { worker_loop(id); });
-  }
+  stop_ = false;
   workers_started_ = true;
+  try {
+    workers_.reserve(n - 1);
+    for (int id = 1; id < n; ++id) workers_.emplace_back([this, id] { worker_loop(id); });
+  } catch (const std::exception& e) {
+    // Out of threads or memory: keep none of them and run single-threaded.
+    const size_t started = workers_.size();
+    stop_workers();
+    num_threads_ = 1;
+    workers_started_ = true;
+    throw std::runtime_error("could not start " + std::to_string(n - 1) +
+                             " worker threads (started " + std::to_string(started) +
+                             "), running on 1 thread: " + e.what());
+  }
 }
 
 void ThreadPool::stop_workers() {

@@ -39,7 +39,9 @@ class ThreadPool {
     using Fn = std::remove_reference_t<F>;
     run(
         n_tasks, max_threads,
-        [](void* ctx, int64_t task, int participant) { (*static_cast<Fn*>(ctx))(task, participant); },
+        [](void* ctx, int64_t task, int participant) {
+          (*static_cast<Fn*>(ctx))(task, participant);
+        },
         const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
@@ -53,7 +55,7 @@ class ThreadPool {
   ThreadPool();
   void run(int64_t n_tasks, int max_threads, TaskFn fn, void* ctx);
   void worker_loop(int id);
-  void stop_workers();  // requires dispatch_mu_
+  void stop_workers();   // requires dispatch_mu_
   void start_workers();  // requires dispatch_mu_
   static void run_tasks(Job& job, int participant);
 

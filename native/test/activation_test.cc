@@ -43,8 +43,8 @@ TEST(activations_forward_backward) {
   EXPECT(compare(dx, want, 0, 0).empty());
 
   convnet::sigmoid(kN, x.data(), y.data());
-  EXPECT(compare(y, map(x, [](double v) { return 1.0 / (1.0 + std::exp(-v)); }), 1e-7, 1e-6)
-             .empty());
+  EXPECT(
+      compare(y, map(x, [](double v) { return 1.0 / (1.0 + std::exp(-v)); }), 1e-7, 1e-6).empty());
   convnet::sigmoid_backward(kN, y.data(), dy.data(), dx.data());
   for (int64_t i = 0; i < kN; ++i) want[i] = double(dy[i]) * y[i] * (1.0 - y[i]);
   EXPECT(compare(dx, want, 1e-7, 1e-5).empty());

@@ -23,16 +23,16 @@ Conv2dShape shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t
 }
 
 const Conv2dShape kShapes[] = {
-    shape(2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),    // 3x3, same padding
-    shape(3, 4, 9, 9, 6, 1, 1, 1, 1, 0, 0, 1, 1, 1),    // 1x1: straight to GEMM
-    shape(2, 4, 9, 9, 6, 1, 1, 2, 2, 0, 0, 1, 1, 2),    // 1x1 strided, grouped
-    shape(1, 2, 11, 10, 3, 3, 2, 2, 3, 1, 0, 1, 1, 1),  // asymmetric stride and kernel
-    shape(2, 3, 10, 12, 5, 3, 3, 1, 2, 2, 1, 2, 3, 1),  // dilation
-    shape(2, 6, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2),    // groups
-    shape(3, 5, 7, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5),    // depthwise
-    shape(1, 1, 5, 5, 2, 5, 5, 1, 1, 4, 4, 1, 1, 1),    // padding larger than half the input
-    shape(5, 1, 13, 13, 3, 4, 4, 3, 3, 0, 0, 1, 1, 1),  // one input channel
-    shape(1, 64, 66, 66, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1), // more than one column chunk
+    shape(2, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1),     // 3x3, same padding
+    shape(3, 4, 9, 9, 6, 1, 1, 1, 1, 0, 0, 1, 1, 1),     // 1x1: straight to GEMM
+    shape(2, 4, 9, 9, 6, 1, 1, 2, 2, 0, 0, 1, 1, 2),     // 1x1 strided, grouped
+    shape(1, 2, 11, 10, 3, 3, 2, 2, 3, 1, 0, 1, 1, 1),   // asymmetric stride and kernel
+    shape(2, 3, 10, 12, 5, 3, 3, 1, 2, 2, 1, 2, 3, 1),   // dilation
+    shape(2, 6, 8, 8, 4, 3, 3, 1, 1, 1, 1, 1, 1, 2),     // groups
+    shape(3, 5, 7, 7, 5, 3, 3, 1, 1, 1, 1, 1, 1, 5),     // depthwise
+    shape(1, 1, 5, 5, 2, 5, 5, 1, 1, 4, 4, 1, 1, 1),     // padding larger than half the input
+    shape(5, 1, 13, 13, 3, 4, 4, 3, 3, 0, 0, 1, 1, 1),   // one input channel
+    shape(1, 64, 66, 66, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1),  // more than one column chunk
 };
 
 void check_conv(const Conv2dShape& s, uint32_t seed) {
@@ -107,4 +107,22 @@ TEST(conv2d_matches_reference_1_to_4_threads) {
     check_conv(shape(4, 8, 6, 6, 8, 1, 1, 1, 1, 0, 0, 1, 1, 1), seed += 5);
   }
   pool.set_num_threads(saved);
+}
+
+// Empty batches and channel-less inputs are valid (the geometry allows them): nothing to read,
+// outputs still fully written.
+TEST(conv2d_degenerate_sizes) {
+  Conv2dShape empty_batch = shape(0, 3, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+  std::vector<float> dw(4 * 3 * 9, 7.0f), dbias(4, 7.0f);
+  convnet::conv2d_backward_weight(empty_batch, nullptr, nullptr, dw.data(), dbias.data());
+  for (float v : dw) EXPECT(v == 0.0f);
+  for (float v : dbias) EXPECT(v == 0.0f);
+
+  Conv2dShape no_channels = shape(2, 0, 5, 5, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1);
+  const float bias[4] = {1, 2, 3, 4};
+  std::vector<float> y(2 * 4 * 25, 7.0f);
+  convnet::conv2d_forward(no_channels, nullptr, nullptr, bias, y.data());
+  for (size_t i = 0; i < y.size(); ++i) EXPECT(y[i] == bias[(i / 25) % 4]);
+  convnet::conv2d_forward(no_channels, nullptr, nullptr, nullptr, y.data());
+  for (float v : y) EXPECT(v == 0.0f);
 }

@@ -57,16 +57,16 @@ void check_gemm(const KernelConfig& cfg, const Case& cs, float alpha, float beta
       EXPECT_MSG(err.empty(), std::string(convnet::isa_name(cfg.isa)) + " m" +
                                   std::to_string(cs.m) + " n" + std::to_string(cs.n) + " k" +
                                   std::to_string(cs.k) + " ta" + std::to_string(ta) + " tb" +
-                                  std::to_string(tb) + " alpha" + std::to_string(alpha) +
-                                  " beta" + std::to_string(beta) + ": " + err);
+                                  std::to_string(tb) + " alpha" + std::to_string(alpha) + " beta" +
+                                  std::to_string(beta) + ": " + err);
     }
   }
 }
 
 const Case kCases[] = {
-    {1, 1, 1},    {1, 7, 3},     {5, 3, 1},    {6, 16, 8},    {7, 17, 9},   {4, 8, 4},
-    {8, 8, 8},    {13, 33, 300}, {31, 5, 64},  {1, 100, 37},  {100, 1, 37}, {67, 45, 513},
-    {200, 70, 20}, {170, 19, 5}, {9, 4100, 3}, {50, 50, 257},
+    {1, 1, 1},     {1, 7, 3},     {5, 3, 1},    {6, 16, 8},    {7, 17, 9},   {4, 8, 4},
+    {8, 8, 8},     {13, 33, 300}, {31, 5, 64},  {1, 100, 37},  {100, 1, 37}, {67, 45, 513},
+    {200, 70, 20}, {170, 19, 5},  {9, 4100, 3}, {50, 50, 257},
 };
 
 }  // namespace
@@ -105,7 +105,8 @@ TEST(gemm_threads_1_to_4_identical) {
     for (int threads = 1; threads <= 4; ++threads) {
       pool.set_num_threads(threads);
       std::vector<float> c(m * n, 0.0f);
-      gemm_with_config(cfg, false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(), n);
+      gemm_with_config(cfg, false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(),
+                       n);
       if (threads == 1) {
         first = c;
         std::vector<double> want, scale;

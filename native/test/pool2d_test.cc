@@ -23,11 +23,11 @@ Pool2dShape pool_shape(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, i
 }
 
 const Pool2dShape kShapes[] = {
-    pool_shape(2, 3, 8, 8, 2, 2, 2, 2, 0, 0, true),  // the classic 2x2
-    pool_shape(2, 2, 9, 7, 3, 3, 2, 2, 1, 1, true),  // overlapping windows with padding
-    pool_shape(1, 3, 7, 9, 3, 2, 1, 3, 1, 1, true),  // asymmetric
-    pool_shape(3, 1, 5, 5, 5, 5, 1, 1, 2, 2, true),  // window as large as the input
-    pool_shape(64, 8, 6, 6, 2, 2, 2, 2, 1, 0, true), // many planes: parallel
+    pool_shape(2, 3, 8, 8, 2, 2, 2, 2, 0, 0, true),   // the classic 2x2
+    pool_shape(2, 2, 9, 7, 3, 3, 2, 2, 1, 1, true),   // overlapping windows with padding
+    pool_shape(1, 3, 7, 9, 3, 2, 1, 3, 1, 1, true),   // asymmetric
+    pool_shape(3, 1, 5, 5, 5, 5, 1, 1, 2, 2, true),   // window as large as the input
+    pool_shape(64, 8, 6, 6, 2, 2, 2, 2, 1, 0, true),  // many planes: parallel
 };
 
 }  // namespace

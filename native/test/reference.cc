@@ -83,7 +83,8 @@ void for_each_tap(const Conv2dShape& s, Fn fn) {
               for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
                 const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dilation_w;
                 if (iw < 0 || iw >= s.in_width) continue;
-                const int64_t x_index = ((n * s.in_channels + c) * s.in_height + ih) * s.in_width + iw;
+                const int64_t x_index =
+                    ((n * s.in_channels + c) * s.in_height + ih) * s.in_width + iw;
                 const int64_t w_index = ((o * cg + cl) * s.kernel_h + kh) * s.kernel_w + kw;
                 fn(y_index, x_index, w_index);
               }
@@ -97,8 +98,8 @@ void for_each_tap(const Conv2dShape& s, Fn fn) {
 
 }  // namespace
 
-void conv2d_reference(const Conv2dShape& s, const std::vector<float>& x, const std::vector<float>& w,
-                      const float* bias, std::vector<double>* y) {
+void conv2d_reference(const Conv2dShape& s, const std::vector<float>& x,
+                      const std::vector<float>& w, const float* bias, std::vector<double>* y) {
   const int64_t plane = s.out_height * s.out_width;
   y->assign(static_cast<size_t>(s.batch * s.out_channels * plane), 0.0);
   if (bias != nullptr) {
@@ -142,8 +143,8 @@ void for_each_window(const Pool2dShape& s, Fn fn) {
 
 }  // namespace
 
-void max_pool2d_reference(const Pool2dShape& s, const std::vector<float>& x,
-                          std::vector<double>* y, std::vector<int32_t>* argmax) {
+void max_pool2d_reference(const Pool2dShape& s, const std::vector<float>& x, std::vector<double>* y,
+                          std::vector<int32_t>* argmax) {
   const int64_t n_out = s.batch * s.channels * s.out_height * s.out_width;
   y->assign(static_cast<size_t>(n_out), 0.0);
   argmax->assign(static_cast<size_t>(n_out), -1);

@@ -25,19 +25,19 @@ struct Registrar {
 
 }  // namespace convnet_test
 
-#define TEST(name)                                                          \
-  static void name();                                                       \
-  static const convnet_test::Registrar name##_registrar(#name, &name);      \
+#define TEST(name)                                                     \
+  static void name();                                                  \
+  static const convnet_test::Registrar name##_registrar(#name, &name); \
   static void name()
 
-#define EXPECT(cond)                                                                      \
-  do {                                                                                    \
+#define EXPECT(cond)                                                                    \
+  do {                                                                                  \
     if (!(cond)) convnet_test::report_failure(__FILE__, __LINE__, "EXPECT(" #cond ")"); \
   } while (0)
 
-#define EXPECT_MSG(cond, msg)                                                 \
-  do {                                                                        \
-    if (!(cond)) convnet_test::report_failure(__FILE__, __LINE__, (msg));    \
+#define EXPECT_MSG(cond, msg)                                             \
+  do {                                                                    \
+    if (!(cond)) convnet_test::report_failure(__FILE__, __LINE__, (msg)); \
   } while (0)
 
 #endif  // CONVNET_TEST_TEST_FRAMEWORK_H_

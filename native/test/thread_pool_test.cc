@@ -98,7 +98,7 @@ TEST(scratch_arena_reuses_memory) {
 TEST(fma_peak_probe_every_isa) {
   for (convnet::Isa isa : convnet::available_isas()) {
     const double gflops = convnet::fma_peak_gflops(*convnet::kernel_config_for(isa), 1, 0.01);
-    EXPECT_MSG(gflops > 0.1, std::string(convnet::isa_name(isa)) + " peak " +
-                                 std::to_string(gflops));
+    EXPECT_MSG(gflops > 0.1,
+               std::string(convnet::isa_name(isa)) + " peak " + std::to_string(gflops));
   }
 }

@@ -91,7 +91,9 @@ describe('backward', () => {
     expect(isGradEnabled()).toBe(true);
     expect(y.requiresGrad).toBe(false);
     expect(y.gradFn).toBeNull();
-    expect(() => sum(y).backward()).toThrow(/backward: the tensor \(shape \[\]\) does not require a gradient/);
+    expect(() => sum(y).backward()).toThrow(
+      /backward: the tensor \(shape \[\]\) does not require a gradient/,
+    );
     expect(() => noGrad(() => Promise.resolve(1))).toThrow(/noGrad: fn must be synchronous/);
     const prev = setGradEnabled(false);
     expect(mul(x, 2).requiresGrad).toBe(false);

@@ -364,9 +364,9 @@ export function gemmCases(): GemmCase[] {
     [7, 5, 3],
     [33, 31, 29],
     [64, 64, 64],
-    // Cross the TS blocks (MC 64, KC 256, NC 256) and typical native panels.
-    [70, 300, 260],
-    [130, 67, 520],
+    // Cross the TS blocks (MC 64, KC 256, NC 256) and the native register tiles.
+    [66, 259, 40],
+    [67, 21, 520],
   ];
   const scales: [number, number][] = [
     [1, 0],

@@ -48,7 +48,12 @@ describe('loadMnistDir', () => {
     expect(ds.inputs.dtype).toBe('float32');
     expect(ds.targets.dtype).toBe('int32');
     expect([...ds.targets.data]).toEqual([3, 0, 9, 1]);
-    for (const [i, j] of [[0, 0], [1, 5], [3, 783], [2, 100]]) {
+    for (const [i, j] of [
+      [0, 0],
+      [1, 5],
+      [3, 783],
+      [2, 100],
+    ]) {
       expect(ds.inputs.data[i * 784 + j]).toBeCloseTo(fixturePixel(i, j) / 255, 7);
     }
     expect(ds.classes).toBe(FASHION_MNIST_CLASSES);
@@ -81,14 +86,21 @@ describe('loadMnistDir', () => {
     );
     const dir2 = fresh('side');
     const g = writeMnistFixture(dir2, { n: 2, side: 27 });
-    expect(() => loadMnistDir(dir2, 'fashion-mnist', 'train')).toThrow(`IDX file ${g.images}: expected 28x28 images, got 27x27`);
+    expect(() => loadMnistDir(dir2, 'fashion-mnist', 'train')).toThrow(
+      `IDX file ${g.images}: expected 28x28 images, got 27x27`,
+    );
   });
 
   it('rejects a labels file with images dimensions', () => {
     const dir = fresh('dims');
     const f = writeMnistFixture(dir, { n: 2 });
-    fs.writeFileSync(f.labels, encodeIdx({ dtype: 'uint8', shape: [2, 1], data: new Uint8Array(2) }, { gzip: true }));
-    expect(() => loadMnistDir(dir, 'fashion-mnist', 'train')).toThrow(`IDX file ${f.labels}: expected 1 dimension(s), got 2`);
+    fs.writeFileSync(
+      f.labels,
+      encodeIdx({ dtype: 'uint8', shape: [2, 1], data: new Uint8Array(2) }, { gzip: true }),
+    );
+    expect(() => loadMnistDir(dir, 'fashion-mnist', 'train')).toThrow(
+      `IDX file ${f.labels}: expected 1 dimension(s), got 2`,
+    );
   });
 });
 
@@ -107,7 +119,9 @@ describe('datasets lookup order', () => {
       path.join(packageRoot(), 'data', 'fashion-mnist-subset'),
     );
     // MNIST has no bundled subset.
-    expect(dataSearchPath('mnist', { bundled: true }).some((p) => p.why.includes('bundled'))).toBe(false);
+    expect(dataSearchPath('mnist', { bundled: true }).some((p) => p.why.includes('bundled'))).toBe(
+      false,
+    );
   });
 
   it('takes the first directory that holds the split, skipping incomplete ones', async () => {
@@ -146,9 +160,15 @@ describe('datasets lookup order', () => {
     const msg = err!.message;
     expect(msg).toContain('fashionMnist: fashion-mnist train split not found');
     expect(msg).toContain('train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz');
-    expect(msg).toContain(`${path.resolve(root)}  (the root option): has no train-labels-idx1-ubyte.gz`);
-    expect(msg).toContain(`${path.join(tmp, 'cache', 'convnet', 'fashion-mnist')}  (the download directory): does not exist`);
-    expect(msg).toContain(`${path.join(systemRoot, 'fashion-mnist')}  (Debian's dataset-fashion-mnist package): does not exist`);
+    expect(msg).toContain(
+      `${path.resolve(root)}  (the root option): has no train-labels-idx1-ubyte.gz`,
+    );
+    expect(msg).toContain(
+      `${path.join(tmp, 'cache', 'convnet', 'fashion-mnist')}  (the download directory): does not exist`,
+    );
+    expect(msg).toContain(
+      `${path.join(systemRoot, 'fashion-mnist')}  (Debian's dataset-fashion-mnist package): does not exist`,
+    );
     expect(msg).toContain('$CONVNET_DATA is not set');
     expect(msg).toContain('convnet download fashion-mnist');
     expect(msg).toContain('apt-get install dataset-fashion-mnist');
@@ -183,9 +203,15 @@ describe('datasets lookup order', () => {
       `fashionMnist: split must be 'train' or 'test', got "val"`,
     );
     await expect(datasets.mnist(undefined as never)).rejects.toThrow(/mnist: options \{ split/);
-    expect(() => datasets.fashionMnistSync({ split: 'train', root: '' })).toThrow(/opts.root must be a non-empty string/);
-    expect(() => datasets.fashionMnistSync({ split: 'train', download: true })).toThrow(/download needs the async form/);
-    expect(() => datasets.fashionMnistSubset({ split: 'all' as never })).toThrow(/fashionMnistSubset: split must be/);
+    expect(() => datasets.fashionMnistSync({ split: 'train', root: '' })).toThrow(
+      /opts.root must be a non-empty string/,
+    );
+    expect(() => datasets.fashionMnistSync({ split: 'train', download: true })).toThrow(
+      /download needs the async form/,
+    );
+    expect(() => datasets.fashionMnistSubset({ split: 'all' as never })).toThrow(
+      /fashionMnistSubset: split must be/,
+    );
   });
 });
 
@@ -195,7 +221,10 @@ describe('bundled Fashion-MNIST subset', () => {
     const test = datasets.fashionMnistSubset({ split: 'test' });
     expect(train.inputs.shape).toEqual([6000, 1, 28, 28]);
     expect(test.inputs.shape).toEqual([1000, 1, 28, 28]);
-    for (const [ds, per] of [[train, 600], [test, 100]] as const) {
+    for (const [ds, per] of [
+      [train, 600],
+      [test, 100],
+    ] as const) {
       const counts = new Array(10).fill(0);
       for (const v of ds.targets.data) counts[v]++;
       expect(counts).toEqual(new Array(10).fill(per));
@@ -204,12 +233,17 @@ describe('bundled Fashion-MNIST subset', () => {
       expect(max).toBe(1); // real photos reach full white
     }
     const dir = path.join(packageRoot(), 'data', 'fashion-mnist-subset');
-    expect(fs.readFileSync(path.join(dir, 'LICENSE'), 'utf8')).toContain('Copyright © 2017 Zalando SE');
+    expect(fs.readFileSync(path.join(dir, 'LICENSE'), 'utf8')).toContain(
+      'Copyright © 2017 Zalando SE',
+    );
   });
 
   it.skipIf(!haveReal)('holds exactly the first images of each class of the real files', () => {
     const dir = path.join(packageRoot(), 'data', 'fashion-mnist-subset');
-    for (const [prefix, per] of [['train', 600], ['t10k', 100]] as const) {
+    for (const [prefix, per] of [
+      ['train', 600],
+      ['t10k', 100],
+    ] as const) {
       const realImages = readIdx(path.join(REAL_DIR, `${prefix}-images-idx3-ubyte.gz`));
       const realLabels = readIdx(path.join(REAL_DIR, `${prefix}-labels-idx1-ubyte.gz`));
       const subImages = readIdx(path.join(dir, `${prefix}-images-idx3-ubyte.gz`));
@@ -223,7 +257,8 @@ describe('bundled Fashion-MNIST subset', () => {
         expect(subLabels.data[k]).toBe(c);
         const a = realImages.data.subarray(i * 784, (i + 1) * 784);
         const b = subImages.data.subarray(k * 784, (k + 1) * 784);
-        if (Buffer.compare(Buffer.from(a), Buffer.from(b)) !== 0) throw new Error(`${prefix} image ${k} differs from real image ${i}`);
+        if (Buffer.compare(Buffer.from(a), Buffer.from(b)) !== 0)
+          throw new Error(`${prefix} image ${k} differs from real image ${i}`);
         k++;
       }
       expect(k).toBe(per * 10);
@@ -246,16 +281,28 @@ describe('datasets with download: true', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mnist/`;
+    // MNIST-shaped files (the catalog checks the official shapes): blank images, labels i % 10.
+    for (const [prefix, n] of [
+      ['train', 60000],
+      ['t10k', 10000],
+    ] as const) {
+      const labels = new Uint8Array(n).map((_, i) => i % 10);
+      served.set(
+        `/mnist/${prefix}-images-idx3-ubyte.gz`,
+        encodeIdx(
+          { dtype: 'uint8', shape: [n, 28, 28], data: new Uint8Array(n * 784) },
+          { gzip: true },
+        ),
+      );
+      served.set(
+        `/mnist/${prefix}-labels-idx1-ubyte.gz`,
+        encodeIdx({ dtype: 'uint8', shape: [n], data: labels }, { gzip: true }),
+      );
+    }
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   it('downloads into root when the files are nowhere, then loads them', async () => {
-    // MNIST-shaped files (the catalog checks the official shapes): blank images, labels i % 10.
-    for (const [prefix, n] of [['train', 60000], ['t10k', 10000]] as const) {
-      const labels = new Uint8Array(n).map((_, i) => i % 10);
-      served.set(`/mnist/${prefix}-images-idx3-ubyte.gz`, encodeIdx({ dtype: 'uint8', shape: [n, 28, 28], data: new Uint8Array(n * 784) }, { gzip: true }));
-      served.set(`/mnist/${prefix}-labels-idx1-ubyte.gz`, encodeIdx({ dtype: 'uint8', shape: [n], data: labels }, { gzip: true }));
-    }
     const root = fresh('dl');
     const ds = await datasets.mnist({ split: 'test', root, systemRoot, download: true, baseUrl });
     expect(ds.length).toBe(10000);
@@ -266,5 +313,18 @@ describe('datasets with download: true', () => {
       'train-images-idx3-ubyte.gz',
       'train-labels-idx1-ubyte.gz',
     ]);
+  });
+
+  it('without root, downloads into $CONVNET_DATA/<name>, or else the cache directory', async () => {
+    const envRoot = fresh('env-dl');
+    vi.stubEnv('CONVNET_DATA', envRoot);
+    const a = await datasets.mnist({ split: 'test', systemRoot, download: true, baseUrl });
+    expect(a.dir).toBe(path.join(envRoot, 'mnist'));
+    expect(fs.readdirSync(path.join(envRoot, 'mnist'))).toHaveLength(4);
+    vi.stubEnv('CONVNET_DATA', '');
+    const b = await datasets.mnist({ split: 'test', systemRoot, download: true, baseUrl });
+    expect(b.dir).toBe(path.join(tmp, 'cache', 'convnet', 'mnist'));
+    // Found there next time, without downloading.
+    expect(datasets.mnistSync({ split: 'test', systemRoot }).dir).toBe(b.dir);
   });
 });

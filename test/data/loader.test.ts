@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import { Subset, TensorDataset, randomSplit, type Dataset, type Sample } from '../../lib/data/dataset.js';
+import {
+  Subset,
+  TensorDataset,
+  randomSplit,
+  type Dataset,
+  type Sample,
+} from '../../lib/data/dataset.js';
 import { DataLoader, type Batch } from '../../lib/data/loader.js';
 import { Tensor } from '../../lib/tensor.js';
 
@@ -13,7 +19,8 @@ function makeDataset(n: number): TensorDataset {
 }
 
 /** The sample ids in a batch, recovered from the inputs (sample i starts with 100*i). */
-const ids = (b: Batch): number[] => Array.from({ length: b.inputs.shape[0] }, (_, k) => b.inputs.data[k * 6] / 100);
+const ids = (b: Batch): number[] =>
+  Array.from({ length: b.inputs.shape[0] }, (_, k) => b.inputs.data[k * 6] / 100);
 
 /** The same data behind the generic (per-sample) path. */
 class PlainDataset implements Dataset {
@@ -38,7 +45,10 @@ describe('TensorDataset / Subset', () => {
   });
 
   it('tensor targets of rank > 1 come back as tensors', () => {
-    const ds = new TensorDataset(new Tensor(new Float32Array(4), [2, 2]), new Tensor(Float32Array.of(1, 2, 3, 4), [2, 2]));
+    const ds = new TensorDataset(
+      new Tensor(new Float32Array(4), [2, 2]),
+      new Tensor(Float32Array.of(1, 2, 3, 4), [2, 2]),
+    );
     const t = ds.get(1).target as Tensor;
     expect([...t.data]).toEqual([3, 4]);
   });
@@ -47,9 +57,15 @@ describe('TensorDataset / Subset', () => {
     expect(() => new TensorDataset(new Tensor(new Float32Array(6), [3, 2]), [0, 1])).toThrow(
       'TensorDataset: targets must have one row per input sample (3), got shape [2]',
     );
-    expect(() => new TensorDataset(new Tensor(new Float32Array(1), []), [0])).toThrow(/at least 1 dimension/);
-    expect(() => new Subset(makeDataset(3), [0, 3])).toThrow('Subset: indices[1] must be an integer in [0, 3), got 3');
-    expect(() => new Subset(makeDataset(3), [0.5])).toThrow(/Subset: indices\[0\] must be an integer/);
+    expect(() => new TensorDataset(new Tensor(new Float32Array(1), []), [0])).toThrow(
+      /at least 1 dimension/,
+    );
+    expect(() => new Subset(makeDataset(3), [0, 3])).toThrow(
+      'Subset: indices[1] must be an integer in [0, 3), got 3',
+    );
+    expect(() => new Subset(makeDataset(3), [0.5])).toThrow(
+      /Subset: indices\[0\] must be an integer/,
+    );
   });
 
   it('Subset maps indices', () => {
@@ -92,7 +108,11 @@ describe('DataLoader', () => {
     const loader = new DataLoader(makeDataset(10), { batchSize: 4 });
     const batches = [...loader];
     expect(loader.length).toBe(3);
-    expect(batches.map(ids)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(batches.map(ids)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+      [8, 9],
+    ]);
     expect(batches[0].inputs.shape).toEqual([4, 2, 3]);
     expect([...batches[0].inputs.data.subarray(6, 12)]).toEqual([100, 101, 102, 103, 104, 105]);
     expect(batches[2].targets.dtype).toBe('int32');
@@ -103,7 +123,10 @@ describe('DataLoader', () => {
   it('dropLast drops the short batch', () => {
     const loader = new DataLoader(makeDataset(10), { batchSize: 4, dropLast: true });
     expect(loader.length).toBe(2);
-    expect([...loader].map(ids)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7]]);
+    expect([...loader].map(ids)).toEqual([
+      [0, 1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
     expect(new DataLoader(makeDataset(3), { batchSize: 4, dropLast: true }).length).toBe(0);
   });
 
@@ -138,7 +161,9 @@ describe('DataLoader', () => {
     b.setEpoch(2);
     expect([...b].flatMap(ids)).toEqual(epochs[2]);
     expect([...b.order(1)]).toEqual(epochs[1]);
-    expect(() => b.setEpoch(-1)).toThrow('DataLoader.setEpoch: epoch must be a non-negative integer, got -1');
+    expect(() => b.setEpoch(-1)).toThrow(
+      'DataLoader.setEpoch: epoch must be a non-negative integer, got -1',
+    );
   });
 
   it('gathers the same batches through Subsets (the fast path) as through a plain Dataset', () => {
@@ -147,7 +172,13 @@ describe('DataLoader', () => {
     const nested = new Subset(train, [19, 0, 5, 5, 11]);
     for (const d of [train, nested]) {
       const fast = [...new DataLoader(d, { batchSize: 3, shuffle: true, seed: 8 })];
-      const slow = [...new DataLoader(new PlainDataset(d as unknown as TensorDataset), { batchSize: 3, shuffle: true, seed: 8 })];
+      const slow = [
+        ...new DataLoader(new PlainDataset(d as unknown as TensorDataset), {
+          batchSize: 3,
+          shuffle: true,
+          seed: 8,
+        }),
+      ];
       expect(fast.length).toBe(slow.length);
       fast.forEach((b, k) => {
         expect(b.inputs.shape).toEqual(slow[k].inputs.shape);
@@ -155,13 +186,21 @@ describe('DataLoader', () => {
         expect([...b.targets.data]).toEqual([...slow[k].targets.data]);
       });
     }
-    expect([...new DataLoader(nested, { batchSize: 5 })].flatMap(ids)).toEqual([19, 0, 5, 5, 11].map((i) => train.indices[i]));
+    expect([...new DataLoader(nested, { batchSize: 5 })].flatMap(ids)).toEqual(
+      [19, 0, 5, 5, 11].map((i) => train.indices[i]),
+    );
   });
 
   it('stacks tensor targets and rejects ragged samples on the generic path', () => {
     const samples: Sample[] = [
-      { input: new Tensor(Float32Array.of(1, 2), [2]), target: new Tensor(Float32Array.of(0.5), [1]) },
-      { input: new Tensor(Float32Array.of(3, 4), [2]), target: new Tensor(Float32Array.of(1.5), [1]) },
+      {
+        input: new Tensor(Float32Array.of(1, 2), [2]),
+        target: new Tensor(Float32Array.of(0.5), [1]),
+      },
+      {
+        input: new Tensor(Float32Array.of(3, 4), [2]),
+        target: new Tensor(Float32Array.of(1.5), [1]),
+      },
     ];
     const ds: Dataset = { length: 2, get: (i) => samples[i] };
     const [b] = [...new DataLoader(ds, { batchSize: 2 })];
@@ -169,22 +208,31 @@ describe('DataLoader', () => {
     expect(b.targets.dtype).toBe('float32');
     expect([...b.targets.data]).toEqual([0.5, 1.5]);
 
-    const ragged: Dataset = { length: 2, get: (i) => ({ input: new Tensor(new Float32Array(i + 1), [i + 1]), target: 0 }) };
+    const ragged: Dataset = {
+      length: 2,
+      get: (i) => ({ input: new Tensor(new Float32Array(i + 1), [i + 1]), target: 0 }),
+    };
     expect(() => [...new DataLoader(ragged, { batchSize: 2 })]).toThrow(
       'DataLoader: sample 1 has input shape [2], but the batch has [1]',
     );
     const mixed: Dataset = {
       length: 2,
-      get: (i) => ({ input: new Tensor(new Float32Array(1), [1]), target: i === 0 ? 1 : new Tensor(new Float32Array(1), [1]) }),
+      get: (i) => ({
+        input: new Tensor(new Float32Array(1), [1]),
+        target: i === 0 ? 1 : new Tensor(new Float32Array(1), [1]),
+      }),
     };
-    expect(() => [...new DataLoader(mixed, { batchSize: 2 })]).toThrow(/sample 1 has a tensor target, but the batch has number targets/);
+    expect(() => [...new DataLoader(mixed, { batchSize: 2 })]).toThrow(
+      /sample 1 has a tensor target, but the batch has number targets/,
+    );
   });
 
   it('iterates asynchronously with the same batches', async () => {
     const ds = makeDataset(10);
     const sync = [...new DataLoader(ds, { batchSize: 3, shuffle: true, seed: 1 })].map(ids);
     const got: number[][] = [];
-    for await (const b of new DataLoader(ds, { batchSize: 3, shuffle: true, seed: 1 })) got.push(ids(b));
+    for await (const b of new DataLoader(ds, { batchSize: 3, shuffle: true, seed: 1 }))
+      got.push(ids(b));
     expect(got).toEqual(sync);
   });
 
@@ -196,7 +244,10 @@ describe('DataLoader', () => {
       seed: 4,
       transform: (x, ctx) => {
         seen.push(ctx!.generator!.nextUint32());
-        return new Tensor(x.f32.map((v) => -v), x.shape);
+        return new Tensor(
+          x.f32.map((v) => -v),
+          x.shape,
+        );
       },
     });
     const [b] = [...loader];
@@ -204,17 +255,30 @@ describe('DataLoader', () => {
     const epoch0 = [...seen];
     seen.length = 0;
     loader.setEpoch(0);
-    [...loader];
+    expect([...loader]).toHaveLength(2);
     expect(seen).toEqual(epoch0); // same epoch, same randomness
-    [...loader];
+    expect([...loader]).toHaveLength(2);
     expect(seen.slice(2)).not.toEqual(epoch0);
   });
 
   it('checks its options', () => {
     const ds = makeDataset(4);
-    expect(() => new DataLoader(ds, { batchSize: 0 })).toThrow('DataLoader: opts.batchSize must be a positive integer, got 0');
-    expect(() => new DataLoader(ds, { seed: NaN })).toThrow(/DataLoader: opts.seed must be a finite number/);
+    expect(() => new DataLoader(ds, { batchSize: 0 })).toThrow(
+      'DataLoader: opts.batchSize must be a positive integer, got 0',
+    );
+    expect(() => new DataLoader(ds, { seed: NaN })).toThrow(
+      /DataLoader: opts.seed must be a finite number/,
+    );
     expect(() => new DataLoader({} as Dataset)).toThrow(/DataLoader: dataset must be a Dataset/);
-    expect(() => new DataLoader(ds, { transform: 3 as never })).toThrow(/opts.transform must be a function/);
+    expect(() => new DataLoader(ds, { transform: 3 as never })).toThrow(
+      /opts.transform must be a function/,
+    );
+    const dropsSamples = new DataLoader(ds, {
+      batchSize: 2,
+      transform: (x) => new Tensor(x.f32.subarray(0, 6), [1, 2, 3]),
+    });
+    expect(() => [...dropsSamples]).toThrow(
+      'DataLoader: opts.transform must return a Tensor of 2 samples, got shape [1,2,3]',
+    );
   });
 });

@@ -21,14 +21,18 @@ export function fixturePixel(i: number, j: number): number {
   return (i * 7 + j) % 256;
 }
 
-export function writeMnistFixture(dir: string, opts: FixtureOptions = {}): { images: string; labels: string } {
+export function writeMnistFixture(
+  dir: string,
+  opts: FixtureOptions = {},
+): { images: string; labels: string } {
   const n = opts.n ?? 5;
   const side = opts.side ?? 28;
   const prefix = opts.prefix ?? 'train';
   const ext = opts.gzip === false ? '' : '.gz';
   fs.mkdirSync(dir, { recursive: true });
   const pixels = new Uint8Array(n * side * side);
-  for (let i = 0; i < n; i++) for (let j = 0; j < side * side; j++) pixels[i * side * side + j] = fixturePixel(i, j);
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < side * side; j++) pixels[i * side * side + j] = fixturePixel(i, j);
   const nl = opts.labels ?? n;
   const labels = new Uint8Array(nl);
   for (let i = 0; i < nl; i++) labels[i] = (opts.label ?? ((k) => k % 10))(i);

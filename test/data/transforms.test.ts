@@ -8,7 +8,10 @@ import { Tensor } from '../../lib/tensor.js';
 function grid(n: number, c: number, h: number, w: number): Tensor {
   const d = new Float32Array(n * c * h * w);
   let k = 0;
-  for (let i = 0; i < n; i++) for (let ch = 0; ch < c; ch++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) d[k++] = 1000 * i + 100 * ch + 10 * y + x;
+  for (let i = 0; i < n; i++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) d[k++] = 1000 * i + 100 * ch + 10 * y + x;
   return new Tensor(d, [n, c, h, w]);
 }
 
@@ -24,15 +27,19 @@ describe('normalize', () => {
   });
 
   it('uses Fashion-MNIST statistics on a sample', () => {
-    const y = normalize([0.2860], [0.3530])(new Tensor(Float32Array.of(0, 1), [1, 1, 2]));
-    expect(y.data[0]).toBeCloseTo(-0.2860 / 0.3530, 6);
-    expect(y.data[1]).toBeCloseTo((1 - 0.2860) / 0.3530, 6);
+    const y = normalize([0.286], [0.353])(new Tensor(Float32Array.of(0, 1), [1, 1, 2]));
+    expect(y.data[0]).toBeCloseTo(-0.286 / 0.353, 6);
+    expect(y.data[1]).toBeCloseTo((1 - 0.286) / 0.353, 6);
   });
 
   it('checks its arguments', () => {
-    expect(() => normalize([0, 0, 0], [1, 1, 1])(grid(1, 2, 1, 1))).toThrow('normalize: mean has 3 values but the input has 2 channels');
+    expect(() => normalize([0, 0, 0], [1, 1, 1])(grid(1, 2, 1, 1))).toThrow(
+      'normalize: mean has 3 values but the input has 2 channels',
+    );
     expect(() => normalize(0, 0)).toThrow('normalize: std must be positive, got 0');
-    expect(() => normalize([], [1])).toThrow(/normalize: mean must be a finite number or a non-empty array/);
+    expect(() => normalize([], [1])).toThrow(
+      /normalize: mean must be a finite number or a non-empty array/,
+    );
     expect(() => normalize(0, 1)(new Tensor(new Float32Array(4), [4]))).toThrow(
       'normalize: input must be [C,H,W] or [N,C,H,W], got shape [4]',
     );
@@ -57,7 +64,9 @@ describe('randomHorizontalFlip', () => {
     for (let i = 0; i < 64; i++) {
       const flip = ref.uniform() < 0.5;
       flipped += flip ? 1 : 0;
-      expect([y.data[2 * i], y.data[2 * i + 1]]).toEqual(flip ? [1000 * i + 1, 1000 * i] : [1000 * i, 1000 * i + 1]);
+      expect([y.data[2 * i], y.data[2 * i + 1]]).toEqual(
+        flip ? [1000 * i + 1, 1000 * i] : [1000 * i, 1000 * i + 1],
+      );
     }
     expect(flipped).toBeGreaterThan(10);
     expect(flipped).toBeLessThan(54);
@@ -68,7 +77,9 @@ describe('randomHorizontalFlip', () => {
     const a = randomHorizontalFlip(0.5, { seed: 3 });
     const b = randomHorizontalFlip(0.5, { seed: 3 });
     for (let k = 0; k < 5; k++) expect([...a(x).data]).toEqual([...b(x).data]);
-    expect(() => randomHorizontalFlip(1.5)).toThrow('randomHorizontalFlip: p must be a probability in [0, 1], got 1.5');
+    expect(() => randomHorizontalFlip(1.5)).toThrow(
+      'randomHorizontalFlip: p must be a probability in [0, 1], got 1.5',
+    );
   });
 });
 
@@ -104,14 +115,20 @@ describe('randomCrop', () => {
   });
 
   it('keeps a 3-D sample 3-D and checks its arguments', () => {
-    const y = randomCrop(2, { padding: [0, 1], seed: 5 })(new Tensor(new Float32Array(9).fill(1), [1, 3, 3]));
+    const y = randomCrop(2, { padding: [0, 1], seed: 5 })(
+      new Tensor(new Float32Array(9).fill(1), [1, 3, 3]),
+    );
     expect(y.shape).toEqual([1, 2, 2]);
     expect(() => randomCrop(0)).toThrow(/randomCrop: size must be a positive integer/);
-    expect(() => randomCrop(2, { padding: -1 })).toThrow(/randomCrop: opts.padding must be a non-negative integer/);
+    expect(() => randomCrop(2, { padding: -1 })).toThrow(
+      /randomCrop: opts.padding must be a non-negative integer/,
+    );
     expect(() => randomCrop(9, { padding: 1 })(grid(1, 1, 3, 3))).toThrow(
       'randomCrop: crop 9x9 is larger than the padded image 5x5',
     );
-    expect(() => randomCrop(2)(new Tensor(new Int32Array(9), [1, 3, 3]))).toThrow(/randomCrop: input must be a float32 tensor/);
+    expect(() => randomCrop(2)(new Tensor(new Int32Array(9), [1, 3, 3]))).toThrow(
+      /randomCrop: input must be a float32 tensor/,
+    );
   });
 });
 
@@ -120,6 +137,8 @@ describe('compose', () => {
     const x = grid(1, 1, 1, 2); // [0, 1]
     const t = compose([normalize(1, 2), randomHorizontalFlip(1)]);
     expect([...t(x, { generator: new Generator(0) }).data]).toEqual([0, -0.5]);
-    expect(() => compose([normalize(0, 1), 5 as never])).toThrow('compose: transforms must be an array of transform functions');
+    expect(() => compose([normalize(0, 1), 5 as never])).toThrow(
+      'compose: transforms must be an array of transform functions',
+    );
   });
 });

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { gradcheck } from '../../lib/autograd/gradcheck.js';
-import { leakyRelu, logSoftmax, relu, sigmoid, softmax, tanh } from '../../lib/functional/activation.js';
+import {
+  leakyRelu,
+  logSoftmax,
+  relu,
+  sigmoid,
+  softmax,
+  tanh,
+} from '../../lib/functional/activation.js';
 import { Generator } from '../../lib/random.js';
 import { randn, tensor, type Tensor } from '../../lib/tensor.js';
 import { expectClose } from '../helpers.js';
@@ -28,7 +35,8 @@ function refLogSoftmax(x: Tensor, axis: number): number[] {
       for (let k = 0; k < n; k++) m = Math.max(m, x.data[(o * n + k) * inner + j]);
       let s = 0;
       for (let k = 0; k < n; k++) s += Math.exp(x.data[(o * n + k) * inner + j] - m);
-      for (let k = 0; k < n; k++) out[(o * n + k) * inner + j] = x.data[(o * n + k) * inner + j] - m - Math.log(s);
+      for (let k = 0; k < n; k++)
+        out[(o * n + k) * inner + j] = x.data[(o * n + k) * inner + j] - m - Math.log(s);
     }
   }
   return out;
@@ -40,10 +48,34 @@ describe.each(BACKENDS)('activations on the %s backend', (backend) => {
   it('relu, leakyRelu, sigmoid and tanh match Math and pass gradcheck', () => {
     const x = awayFromZero([3, 7], 1);
     const xs = Array.from(x.data);
-    expectClose(relu(x).data, xs.map((v) => Math.max(v, 0)), 0, 0, 'relu');
-    expectClose(leakyRelu(x).data, xs.map((v) => (v > 0 ? v : 0.01 * v)), 1e-6, 1e-7, 'leakyRelu default');
-    expectClose(leakyRelu(x, 0.2).data, xs.map((v) => (v > 0 ? v : 0.2 * v)), 1e-6, 1e-7, 'leakyRelu 0.2');
-    expectClose(sigmoid(x).data, xs.map((v) => 1 / (1 + Math.exp(-v))), 1e-5, 1e-6, 'sigmoid');
+    expectClose(
+      relu(x).data,
+      xs.map((v) => Math.max(v, 0)),
+      0,
+      0,
+      'relu',
+    );
+    expectClose(
+      leakyRelu(x).data,
+      xs.map((v) => (v > 0 ? v : 0.01 * v)),
+      1e-6,
+      1e-7,
+      'leakyRelu default',
+    );
+    expectClose(
+      leakyRelu(x, 0.2).data,
+      xs.map((v) => (v > 0 ? v : 0.2 * v)),
+      1e-6,
+      1e-7,
+      'leakyRelu 0.2',
+    );
+    expectClose(
+      sigmoid(x).data,
+      xs.map((v) => 1 / (1 + Math.exp(-v))),
+      1e-5,
+      1e-6,
+      'sigmoid',
+    );
     expectClose(tanh(x).data, xs.map(Math.tanh), 1e-5, 1e-6, 'tanh');
     expect(gradcheck(relu, [x])).toBe(true);
     expect(gradcheck((t) => leakyRelu(t, 0.2), [x])).toBe(true);
@@ -69,7 +101,14 @@ describe.each(BACKENDS)('activations on the %s backend', (backend) => {
   }
 
   it('softmax defaults to the last axis and is stable for logits of 1e4', () => {
-    const x = tensor([[1e4, 0, -1e4], [1e4, 1e4 - 1, 1e4 - 2]], undefined, { requiresGrad: true });
+    const x = tensor(
+      [
+        [1e4, 0, -1e4],
+        [1e4, 1e4 - 1, 1e4 - 2],
+      ],
+      undefined,
+      { requiresGrad: true },
+    );
     const ls = logSoftmax(x);
     expect(Array.from(ls.data).every(Number.isFinite)).toBe(true);
     expectClose(ls.data, refLogSoftmax(x, -1), 1e-5, 1e-4, 'huge logits');
@@ -81,9 +120,15 @@ describe.each(BACKENDS)('activations on the %s backend', (backend) => {
 describe('activation argument errors', () => {
   it('names the function and argument', () => {
     expect(() => relu(tensor(new Int32Array(3)))).toThrow('relu: input must be a float32 tensor');
-    expect(() => leakyRelu(randn([2]), NaN)).toThrow('leakyRelu: slope must be a finite number, got NaN');
-    expect(() => softmax(randn([2, 3]), 2)).toThrow(/softmax: axis must be an integer in \[-2, 1\]/);
+    expect(() => leakyRelu(randn([2]), NaN)).toThrow(
+      'leakyRelu: slope must be a finite number, got NaN',
+    );
+    expect(() => softmax(randn([2, 3]), 2)).toThrow(
+      /softmax: axis must be an integer in \[-2, 1\]/,
+    );
     expect(() => logSoftmax(randn([2, 3]), 0.5)).toThrow(/logSoftmax: axis must be an integer/);
-    expect(() => sigmoid(null as unknown as Tensor)).toThrow('sigmoid: input must be a Tensor, got null');
+    expect(() => sigmoid(null as unknown as Tensor)).toThrow(
+      'sigmoid: input must be a Tensor, got null',
+    );
   });
 });

@@ -5,7 +5,8 @@
 import { beforeAll } from 'vitest';
 import { setBackend, type BackendName } from '../../lib/backend/index.js';
 
-export const BACKENDS: BackendName[] = process.env.CONVNET_BACKEND === 'ts' ? ['ts'] : ['ts', 'native'];
+export const BACKENDS: BackendName[] =
+  process.env.CONVNET_BACKEND === 'ts' ? ['ts'] : ['ts', 'native'];
 
 /** Selects `name` before the tests of the enclosing describe block run. */
 export function useBackend(name: BackendName): void {

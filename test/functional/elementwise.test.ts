@@ -27,7 +27,8 @@ import { Generator } from '../../lib/random.js';
 import { Tensor, fromArray, randn, shapeSize, tensor } from '../../lib/tensor.js';
 
 const gen = new Generator(11);
-const rnd = (shape: number[], requiresGrad = false): Tensor => randn(shape, { generator: gen, requiresGrad });
+const rnd = (shape: number[], requiresGrad = false): Tensor =>
+  randn(shape, { generator: gen, requiresGrad });
 
 /** Independent float64 broadcasting: each output index maps to input indices by modulo. */
 function refBinary(
@@ -65,13 +66,29 @@ function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
 }
 
 const BROADCASTS: [number[], number[], number[]][] = [
-  [[2, 3], [2, 3], [2, 3]],
+  [
+    [2, 3],
+    [2, 3],
+    [2, 3],
+  ],
   [[2, 3], [3], [2, 3]],
   [[2, 3], [1], [2, 3]],
   [[2, 3], [], [2, 3]],
-  [[2, 1], [1, 3], [2, 3]],
-  [[4, 1, 3], [2, 1], [4, 2, 3]],
-  [[3, 1, 5], [3, 4, 1], [3, 4, 5]],
+  [
+    [2, 1],
+    [1, 3],
+    [2, 3],
+  ],
+  [
+    [4, 1, 3],
+    [2, 1],
+    [4, 2, 3],
+  ],
+  [
+    [3, 1, 5],
+    [3, 4, 1],
+    [3, 4, 5],
+  ],
   [[1], [2, 2], [2, 2]],
   [[2, 0], [1], [2, 0]],
 ];
@@ -133,18 +150,36 @@ describe('binary ops with broadcasting', () => {
 
   it('names the op and both shapes when shapes do not broadcast', () => {
     expect(() => add(rnd([2, 3]), rnd([4]))).toThrow('add: cannot broadcast shapes [2,3] and [4]');
-    expect(() => mul(rnd([2, 3]), rnd([3, 2]))).toThrow('mul: cannot broadcast shapes [2,3] and [3,2]');
-    expect(() => add(rnd([2]), 'x' as never)).toThrow('add: b must be a Tensor or a number, got string');
+    expect(() => mul(rnd([2, 3]), rnd([3, 2]))).toThrow(
+      'mul: cannot broadcast shapes [2,3] and [3,2]',
+    );
+    expect(() => add(rnd([2]), 'x' as never)).toThrow(
+      'add: b must be a Tensor or a number, got string',
+    );
     expect(() => lt(null as never, 1)).toThrow('lt: a must be a Tensor or a number, got null');
   });
 });
 
 describe('gradients reduce to each input shape', () => {
   it('add/sub: the broadcast operand gets the sum over broadcast axes', () => {
-    const a = fromArray([[1, 2, 3], [4, 5, 6]], { requiresGrad: true });
+    const a = fromArray(
+      [
+        [1, 2, 3],
+        [4, 5, 6],
+      ],
+      { requiresGrad: true },
+    );
     const b = fromArray([10, 20, 30], { requiresGrad: true });
     const c = fromArray([[100], [200]], { requiresGrad: true });
-    sum(mul(sub(add(a, b), c), fromArray([[1, 2, 3], [4, 5, 6]]))).backward();
+    sum(
+      mul(
+        sub(add(a, b), c),
+        fromArray([
+          [1, 2, 3],
+          [4, 5, 6],
+        ]),
+      ),
+    ).backward();
     expect(Array.from(a.grad!.data)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(b.grad!.shape).toEqual([3]);
     expect(Array.from(b.grad!.data)).toEqual([5, 7, 9]);
@@ -153,7 +188,13 @@ describe('gradients reduce to each input shape', () => {
   });
 
   it('mul/div against hand-derived rules', () => {
-    const a = fromArray([[1, 2], [3, 4]], { requiresGrad: true });
+    const a = fromArray(
+      [
+        [1, 2],
+        [3, 4],
+      ],
+      { requiresGrad: true },
+    );
     const b = fromArray([2, 4], { requiresGrad: true });
     sum(div(a, b)).backward();
     expect(Array.from(a.grad!.data)).toEqual([0.5, 0.25, 0.5, 0.25]);

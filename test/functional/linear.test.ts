@@ -32,7 +32,8 @@ describe.each(BACKENDS)('linear on the %s backend', (backend) => {
     const y = linear(x, w, b);
     expect(y.shape).toEqual([5, 3]);
     expectClose(y.data, refLinear(x, w, b), 1e-5, 1e-5);
-    expect(gradcheck((a, c, d) => linear(a, c, d), [x, w, b])).toBe(true);
+    // Linear in each element: a larger step is exact and keeps rounding noise small.
+    expect(gradcheck((a, c, d) => linear(a, c, d), [x, w, b], { eps: 1e-2 })).toBe(true);
   });
 
   it('accepts [..., in] input and 1-D input, and no bias', () => {
@@ -42,7 +43,7 @@ describe.each(BACKENDS)('linear on the %s backend', (backend) => {
     const y = linear(x, w);
     expect(y.shape).toEqual([2, 3, 6]);
     expectClose(y.data, refLinear(x, w, null), 1e-5, 1e-5);
-    expect(gradcheck((a, c) => linear(a, c), [x, w])).toBe(true);
+    expect(gradcheck((a, c) => linear(a, c), [x, w], { eps: 1e-2 })).toBe(true);
     const v = randn([4], { generator: gen });
     const yv = linear(v, w);
     expect(yv.shape).toEqual([6]);
@@ -65,10 +66,18 @@ describe.each(BACKENDS)('linear on the %s backend', (backend) => {
 describe('linear argument errors', () => {
   it('names the function, the argument and the shapes', () => {
     const w = randn([3, 4]);
-    expect(() => linear(randn([2, 5]), w)).toThrow('linear: input must have shape [..., 4] to match weight [3,4], got shape [2,5]');
-    expect(() => linear(randn([2, 4]), randn([3, 4, 1]))).toThrow('linear: weight must be 2-D [outFeatures, inFeatures], got shape [3,4,1]');
-    expect(() => linear(randn([2, 4]), w, randn([4]))).toThrow('linear: bias must have shape [3] (one value per output feature), got shape [4]');
-    expect(() => linear(tensor(new Int32Array(8), [2, 4]), w)).toThrow('linear: input must be a float32 tensor');
+    expect(() => linear(randn([2, 5]), w)).toThrow(
+      'linear: input must have shape [..., 4] to match weight [3,4], got shape [2,5]',
+    );
+    expect(() => linear(randn([2, 4]), randn([3, 4, 1]))).toThrow(
+      'linear: weight must be 2-D [outFeatures, inFeatures], got shape [3,4,1]',
+    );
+    expect(() => linear(randn([2, 4]), w, randn([4]))).toThrow(
+      'linear: bias must have shape [3] (one value per output feature), got shape [4]',
+    );
+    expect(() => linear(tensor(new Int32Array(8), [2, 4]), w)).toThrow(
+      'linear: input must be a float32 tensor',
+    );
     expect(() => linear([1, 2] as unknown as Tensor, w)).toThrow('linear: input must be a Tensor');
   });
 });

@@ -7,7 +7,12 @@ import { Tensor, randn, shapeSize } from '../../lib/tensor.js';
 const gen = new Generator(21);
 
 /** Independent float64 batched matmul on already-promoted 2-D-or-more shapes, batch dims broadcast by modulo. */
-function refMatmul(a: Tensor, aShape: number[], b: Tensor, bShape: number[]): { data: Float64Array; batch: number[] } {
+function refMatmul(
+  a: Tensor,
+  aShape: number[],
+  b: Tensor,
+  bShape: number[],
+): { data: Float64Array; batch: number[] } {
   const m = aShape.at(-2)!;
   const k = aShape.at(-1)!;
   const n = bShape.at(-1)!;
@@ -31,7 +36,8 @@ function refMatmul(a: Tensor, aShape: number[], b: Tensor, bShape: number[]): { 
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let s = 0;
-        for (let q = 0; q < k; q++) s += a.data[ai * m * k + i * k + q] * b.data[bi * k * n + q * n + j];
+        for (let q = 0; q < k; q++)
+          s += a.data[ai * m * k + i * k + q] * b.data[bi * k * n + q * n + j];
         out[t * m * n + i * n + j] = s;
       }
   }
@@ -41,24 +47,59 @@ function refMatmul(a: Tensor, aShape: number[], b: Tensor, bShape: number[]): { 
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    expect(Math.abs(actual[i] - expected[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(expected[i])));
+    expect(Math.abs(actual[i] - expected[i])).toBeLessThanOrEqual(
+      tol * Math.max(1, Math.abs(expected[i])),
+    );
   }
 }
 
 /** [aShape, bShape, expected output shape] */
 const CASES: [number[], number[], number[]][] = [
   [[5], [5], []],
-  [[3, 4], [4, 5], [3, 5]],
+  [
+    [3, 4],
+    [4, 5],
+    [3, 5],
+  ],
   [[4], [4, 5], [5]],
   [[3, 4], [4], [3]],
-  [[2, 3, 4], [4, 5], [2, 3, 5]],
-  [[2, 3, 4], [2, 4, 5], [2, 3, 5]],
-  [[2, 1, 3, 4], [3, 4, 5], [2, 3, 3, 5]],
-  [[3, 4], [2, 4, 5], [2, 3, 5]],
+  [
+    [2, 3, 4],
+    [4, 5],
+    [2, 3, 5],
+  ],
+  [
+    [2, 3, 4],
+    [2, 4, 5],
+    [2, 3, 5],
+  ],
+  [
+    [2, 1, 3, 4],
+    [3, 4, 5],
+    [2, 3, 3, 5],
+  ],
+  [
+    [3, 4],
+    [2, 4, 5],
+    [2, 3, 5],
+  ],
   [[4], [2, 4, 5], [2, 5]],
   [[2, 3, 4], [4], [2, 3]],
-  [[1, 3, 4], [1, 4, 2], [1, 3, 2]],
-  [[3, 0], [0, 2], [3, 2]],
+  [
+    [1, 3, 4],
+    [1, 4, 2],
+    [1, 3, 2],
+  ],
+  [
+    [3, 0],
+    [0, 2],
+    [3, 2],
+  ],
+  [
+    [2, 0, 4],
+    [2, 4, 3],
+    [2, 0, 3],
+  ],
 ];
 
 const backends: BackendName[] = ['ts', 'native'];
@@ -77,13 +118,12 @@ describe.each(backends)('matmul on the %s backend', (backend) => {
     const bP = bs.length === 1 ? [bs[0], 1] : bs;
     expectClose(out.data, refMatmul(a, aP, b, bP).data);
 
-    // Gradients of sum(w * out) by finite reasoning: dL/da[..,i,q] = sum over j and broadcast
-    // batches of w[..,i,j] * b[..,q,j], computed here in float64 by brute force.
+    // L(a, b) = sum(w * matmul(a, b)) is bilinear, so dL/da[e] = L(unit_e, b) and
+    // dL/db[e] = L(a, unit_e): exact gradients from the float64 reference, broadcasting included.
     const w = randn(outShape, { generator: gen });
     out.backward(w);
     const gA = new Float64Array(a.size);
     const gB = new Float64Array(b.size);
-    // Perturbation-free check: L is bilinear, so dL/da[e] = L(a = unit e, b) and likewise for b.
     const L = (ad: Float32Array, bd: Float32Array): number => {
       const r = refMatmul(new Tensor(ad, a.shape), aP, new Tensor(bd, b.shape), bP).data;
       let s = 0;
@@ -120,9 +160,9 @@ describe('matmul argument checks', () => {
     expect(() => matmul(a, randn([4, 5], { generator: gen }))).toThrow(
       'matmul: inner dimensions differ: a [2,3] has 3 columns but b [4,5] has 4 rows',
     );
-    expect(() => matmul(randn([2, 2, 3], { generator: gen }), randn([3, 3, 1], { generator: gen }))).toThrow(
-      'matmul: cannot broadcast the batch dimensions of shapes [2,2,3] and [3,3,1]',
-    );
+    expect(() =>
+      matmul(randn([2, 2, 3], { generator: gen }), randn([3, 3, 1], { generator: gen })),
+    ).toThrow('matmul: cannot broadcast the batch dimensions of shapes [2,2,3] and [3,3,1]');
     expect(() => matmul(randn([], { generator: gen }), a)).toThrow(
       'matmul: both operands need at least 1 dimension, got shapes [] and [2,3]; use mul for scalars',
     );

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { gradcheck } from '../../lib/autograd/gradcheck.js';
-import { adaptiveAvgPool2d, avgPool2d, globalAvgPool2d, maxPool2d } from '../../lib/functional/pooling.js';
+import {
+  adaptiveAvgPool2d,
+  avgPool2d,
+  globalAvgPool2d,
+  maxPool2d,
+} from '../../lib/functional/pooling.js';
 import { Generator } from '../../lib/random.js';
 import { randn, tensor, type Tensor } from '../../lib/tensor.js';
 import { expectClose, Rng } from '../helpers.js';
@@ -15,7 +20,13 @@ function distinct(shape: number[], seed: number, requiresGrad = false): Tensor {
 type Reducer = 'max' | 'avgIncl' | 'avgExcl';
 
 /** Sliding-window pooling from the definition, in float64. */
-function refPool(x: Tensor, k: [number, number], s: [number, number], p: [number, number], mode: Reducer): number[] {
+function refPool(
+  x: Tensor,
+  k: [number, number],
+  s: [number, number],
+  p: [number, number],
+  mode: Reducer,
+): number[] {
   const [N, C, H, W] = x.shape;
   const OH = Math.floor((H + 2 * p[0] - k[0]) / s[0]) + 1;
   const OW = Math.floor((W + 2 * p[1] - k[1]) / s[1]) + 1;
@@ -56,7 +67,8 @@ function refAdaptive(x: Tensor, OH: number, OW: number): number[] {
         const w0 = Math.floor((j * W) / OW);
         const w1 = Math.ceil(((j + 1) * W) / OW);
         let s = 0;
-        for (let h = h0; h < h1; h++) for (let w = w0; w < w1; w++) s += x.data[nc * H * W + h * W + w];
+        for (let h = h0; h < h1; h++)
+          for (let w = w0; w < w1; w++) s += x.data[nc * H * W + h * W + w];
         out.push(s / ((h1 - h0) * (w1 - w0)));
       }
     }
@@ -97,10 +109,24 @@ describe.each(BACKENDS)('pooling on the %s backend', (backend) => {
     const incl = avgPool2d(x, 3, { stride: 2, padding: 1 });
     const excl = avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: false });
     expect(incl.shape).toEqual([2, 2, 3, 3]);
-    expectClose(incl.data, refPool(x, [3, 3], [2, 2], [1, 1], 'avgIncl'), 1e-5, 1e-6, 'include pad');
-    expectClose(excl.data, refPool(x, [3, 3], [2, 2], [1, 1], 'avgExcl'), 1e-5, 1e-6, 'exclude pad');
+    expectClose(
+      incl.data,
+      refPool(x, [3, 3], [2, 2], [1, 1], 'avgIncl'),
+      1e-5,
+      1e-6,
+      'include pad',
+    );
+    expectClose(
+      excl.data,
+      refPool(x, [3, 3], [2, 2], [1, 1], 'avgExcl'),
+      1e-5,
+      1e-6,
+      'exclude pad',
+    );
     expect(gradcheck((t) => avgPool2d(t, 3, { stride: 2, padding: 1 }), [x])).toBe(true);
-    expect(gradcheck((t) => avgPool2d(t, 3, { stride: 2, padding: 1, countIncludePad: false }), [x])).toBe(true);
+    expect(
+      gradcheck((t) => avgPool2d(t, 3, { stride: 2, padding: 1, countIncludePad: false }), [x]),
+    ).toBe(true);
   });
 
   it('avgPool2d with overlapping windows', () => {
@@ -110,7 +136,7 @@ describe.each(BACKENDS)('pooling on the %s backend', (backend) => {
     expect(gradcheck((t) => avgPool2d(t, [3, 2], { stride: 1 }), [x])).toBe(true);
   });
 
-  it('adaptiveAvgPool2d with uneven, overlapping windows matches torch\'s formula', () => {
+  it("adaptiveAvgPool2d with uneven, overlapping windows matches torch's formula", () => {
     const x = randn([2, 3, 5, 7], { generator: new Generator(5), requiresGrad: true });
     const y = adaptiveAvgPool2d(x, [3, 4]);
     expect(y.shape).toEqual([2, 3, 3, 4]);
@@ -144,15 +170,25 @@ describe.each(BACKENDS)('pooling on the %s backend', (backend) => {
 describe('pooling argument errors', () => {
   const x = randn([1, 2, 6, 6]);
   it('names the function and what was wrong', () => {
-    expect(() => maxPool2d(randn([2, 6, 6]), 2)).toThrow('maxPool2d: input must be 4-D NCHW, got shape [2,6,6]');
+    expect(() => maxPool2d(randn([2, 6, 6]), 2)).toThrow(
+      'maxPool2d: input must be 4-D NCHW, got shape [2,6,6]',
+    );
     expect(() => maxPool2d(x, 0)).toThrow(/maxPool2d: kernelSize must be an integer >= 1/);
-    expect(() => maxPool2d(x, 2, { padding: 2 })).toThrow(/maxPool2d: padding must be at most half the kernel size/);
+    expect(() => maxPool2d(x, 2, { padding: 2 })).toThrow(
+      /maxPool2d: padding must be at most half the kernel size/,
+    );
     expect(() => avgPool2d(x, 7)).toThrow(/avgPool2d: kernel 7x7 does not fit input 6x6/);
     expect(() => avgPool2d(x, 2, { countIncludePad: 1 as unknown as boolean })).toThrow(
       'avgPool2d: countIncludePad must be a boolean, got 1',
     );
-    expect(() => adaptiveAvgPool2d(x, 0)).toThrow(/adaptiveAvgPool2d: outputSize must be a positive integer/);
-    expect(() => adaptiveAvgPool2d(x, [2, 2, 2] as unknown as [number, number])).toThrow(/adaptiveAvgPool2d: outputSize/);
-    expect(() => globalAvgPool2d(randn([2, 3]))).toThrow('globalAvgPool2d: input must be 4-D NCHW, got shape [2,3]');
+    expect(() => adaptiveAvgPool2d(x, 0)).toThrow(
+      /adaptiveAvgPool2d: outputSize must be a positive integer/,
+    );
+    expect(() => adaptiveAvgPool2d(x, [2, 2, 2] as unknown as [number, number])).toThrow(
+      /adaptiveAvgPool2d: outputSize/,
+    );
+    expect(() => globalAvgPool2d(randn([2, 3]))).toThrow(
+      'globalAvgPool2d: input must be 4-D NCHW, got shape [2,3]',
+    );
   });
 });

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { argmax, argmin, logsumexp, max, mean, min, sum, variance } from '../../lib/functional/reduce.js';
+import {
+  argmax,
+  argmin,
+  logsumexp,
+  max,
+  mean,
+  min,
+  sum,
+  variance,
+} from '../../lib/functional/reduce.js';
 import { Generator } from '../../lib/random.js';
 import { Tensor, fromArray, randn, shapeSize, tensor } from '../../lib/tensor.js';
 
@@ -8,7 +17,9 @@ const gen = new Generator(5);
 function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-5): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < expected.length; i++) {
-    expect(Math.abs(actual[i] - expected[i])).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(expected[i])));
+    expect(Math.abs(actual[i] - expected[i])).toBeLessThanOrEqual(
+      tol * Math.max(1, Math.abs(expected[i])),
+    );
   }
 }
 
@@ -35,10 +46,12 @@ function refReduce(x: Tensor, axes: number[], f: (vals: number[]) => number): nu
 
 const fsum = (v: number[]): number => v.reduce((p, q) => p + q, 0);
 const fmean = (v: number[]): number => fsum(v) / v.length;
-const fvar = (c: number) => (v: number[]): number => {
-  const m = fmean(v);
-  return fsum(v.map((q) => (q - m) ** 2)) / (v.length - c);
-};
+const fvar =
+  (c: number) =>
+  (v: number[]): number => {
+    const m = fmean(v);
+    return fsum(v.map((q) => (q - m) ** 2)) / (v.length - c);
+  };
 const flse = (v: number[]): number => {
   const m = Math.max(...v);
   return m + Math.log(fsum(v.map((q) => Math.exp(q - m))));
@@ -49,9 +62,21 @@ const CASES: [number[], number | number[] | undefined, number[]][] = [
   [[3, 4], 0, [0]],
   [[3, 4], 1, [1]],
   [[3, 4], -1, [1]],
-  [[2, 3, 4], [0, 2], [0, 2]],
-  [[2, 3, 4], [-1, -2], [1, 2]],
-  [[2, 3, 4, 5], [1, 3], [1, 3]],
+  [
+    [2, 3, 4],
+    [0, 2],
+    [0, 2],
+  ],
+  [
+    [2, 3, 4],
+    [-1, -2],
+    [1, 2],
+  ],
+  [
+    [2, 3, 4, 5],
+    [1, 3],
+    [1, 3],
+  ],
   [[2, 3, 4], 1, [1]],
 ];
 
@@ -61,7 +86,11 @@ describe.each([
   ['max', max, (v: number[]) => Math.max(...v)],
   ['min', min, (v: number[]) => Math.min(...v)],
   ['logsumexp', logsumexp, flse],
-  ['variance', (x: Tensor, a?: number | number[], k?: boolean) => variance(x, a, { keepDims: k }), fvar(1)],
+  [
+    'variance',
+    (x: Tensor, a?: number | number[], k?: boolean) => variance(x, a, { keepDims: k }),
+    fvar(1),
+  ],
 ] as const)('%s', (_name, op, f) => {
   it.each(CASES)('shape %j axis %j', (shape, axis, axes) => {
     const x = randn(shape, { generator: gen });
@@ -97,12 +126,18 @@ describe('axis conventions', () => {
   });
 
   it('rejects bad axes with the function name', () => {
-    expect(() => sum(m, 2)).toThrow('sum: axis must be an integer in [-2, 1] for a 2-D tensor, got 2');
+    expect(() => sum(m, 2)).toThrow(
+      'sum: axis must be an integer in [-2, 1] for a 2-D tensor, got 2',
+    );
     expect(() => mean(m, [0, -2])).toThrow('mean: axis must not repeat an axis, got [0,-2]');
     expect(() => max(m, 0.5)).toThrow(/max: axis must be an integer/);
     expect(() => sum(m, 0, 1 as never)).toThrow('sum: keepDims must be a boolean, got 1');
-    expect(() => argmax(m, [0] as never)).toThrow('argmax: axis must be an integer or omitted, got an array of length 1');
-    expect(() => max(randn([0, 3]), 0)).toThrow('max: cannot reduce over an empty axis of a tensor of shape [0,3]');
+    expect(() => argmax(m, [0] as never)).toThrow(
+      'argmax: axis must be an integer or omitted, got an array of length 1',
+    );
+    expect(() => max(randn([0, 3]), 0)).toThrow(
+      'max: cannot reduce over an empty axis of a tensor of shape [0,3]',
+    );
     expect(() => sum('x' as never)).toThrow('sum: x must be a Tensor, got string');
   });
 
@@ -199,7 +234,10 @@ describe('logsumexp', () => {
     const t = fromArray([[1, 2, 3]], { requiresGrad: true });
     logsumexp(t, 1).backward(fromArray([2]));
     const z = Math.exp(1) + Math.exp(2) + Math.exp(3);
-    expectClose(t.grad!.data, [1, 2, 3].map((v) => (2 * Math.exp(v)) / z));
+    expectClose(
+      t.grad!.data,
+      [1, 2, 3].map((v) => (2 * Math.exp(v)) / z),
+    );
     const inf = fromArray([-Infinity, -Infinity], { requiresGrad: true });
     logsumexp(inf).backward();
     expect(Array.from(inf.grad!.data)).toEqual([0, 0]);
@@ -213,8 +251,16 @@ describe('sum and mean gradients broadcast back', () => {
     const expected = refReduce(t, [], () => 0).map((_, i) => [1, 2, 3][Math.floor(i / 4) % 3]);
     expect(Array.from(t.grad!.data)).toEqual(expected);
     t.zeroGrad();
-    mean(t, 1, true).backward(fromArray([[3, 6, 9, 12], [15, 18, 21, 24]]));
-    const em = Array.from({ length: 24 }, (_, i) => (3 * ((i % 4) + 1) + 12 * Math.floor(i / 12)) / 3);
+    mean(t, 1, true).backward(
+      fromArray([
+        [3, 6, 9, 12],
+        [15, 18, 21, 24],
+      ]),
+    );
+    const em = Array.from(
+      { length: 24 },
+      (_, i) => (3 * ((i % 4) + 1) + 12 * Math.floor(i / 12)) / 3,
+    );
     expectClose(t.grad!.data, em);
     t.zeroGrad();
     mean(t).backward();

@@ -37,7 +37,8 @@ const unravel = (i: number, shape: readonly number[]): number[] => {
 };
 
 /** A gradient seed with distinct values, so a misplaced gradient is visible. */
-const seed = (shape: readonly number[]): Tensor => arange(1, shapeSize(shape) + 1).reshape([...shape]);
+const seed = (shape: readonly number[]): Tensor =>
+  arange(1, shapeSize(shape) + 1).reshape([...shape]);
 
 describe('views share data', () => {
   const x = arange(6);
@@ -54,9 +55,15 @@ describe('views share data', () => {
     expect(() => reshape(x, [4])).toThrow(
       'reshape: cannot reshape tensor of shape [6] (6 elements) into [4] (4 elements)',
     );
-    expect(() => reshape(x, [4, -1])).toThrow('reshape: cannot reshape tensor of shape [6] (6 elements) into [4,-1]');
-    expect(() => reshape(x, [-1, -1])).toThrow('reshape: only one dimension can be -1, got [-1,-1]');
-    expect(() => view(x, [2.5] as never)).toThrow('view: shape must be an array of integers >= -1, got [2.5]');
+    expect(() => reshape(x, [4, -1])).toThrow(
+      'reshape: cannot reshape tensor of shape [6] (6 elements) into [4,-1]',
+    );
+    expect(() => reshape(x, [-1, -1])).toThrow(
+      'reshape: only one dimension can be -1, got [-1,-1]',
+    );
+    expect(() => view(x, [2.5] as never)).toThrow(
+      'view: shape must be an array of integers >= -1, got [2.5]',
+    );
   });
 
   it('flatten, squeeze and unsqueeze', () => {
@@ -67,7 +74,9 @@ describe('views share data', () => {
     expect(flatten(t, -2).shape).toEqual([2, 3, 20]);
     expect(flatten(fromArray(3)).shape).toEqual([1]);
     expect(flatten(t, 1).data).toBe(t.data);
-    expect(() => flatten(t, 2, 1)).toThrow('flatten: startDim (2) must not come after endDim (1) for shape [2,3,4,5]');
+    expect(() => flatten(t, 2, 1)).toThrow(
+      'flatten: startDim (2) must not come after endDim (1) for shape [2,3,4,5]',
+    );
     const s = randn([1, 3, 1, 2], { generator: gen });
     expect(squeeze(s).shape).toEqual([3, 2]);
     expect(squeeze(s, 2).shape).toEqual([1, 3, 2]);
@@ -76,7 +85,9 @@ describe('views share data', () => {
     expect(unsqueeze(s, 0).shape).toEqual([1, 1, 3, 1, 2]);
     expect(unsqueeze(s, -1).shape).toEqual([1, 3, 1, 2, 1]);
     expect(unsqueeze(s, 4).shape).toEqual([1, 3, 1, 2, 1]);
-    expect(() => unsqueeze(s, 5)).toThrow('unsqueeze: axis must be an integer in [-5, 4] for a 5-D tensor, got 5');
+    expect(() => unsqueeze(s, 5)).toThrow(
+      'unsqueeze: axis must be an integer in [-5, 4] for a 5-D tensor, got 5',
+    );
   });
 
   it('views pass the gradient through unchanged', () => {
@@ -104,7 +115,10 @@ describe('permute and transpose', () => {
     expect(bt.shape).toEqual([2, 4, 3]);
     for (let i = 0; i < 2; i++)
       for (let j = 0; j < 3; j++)
-        for (let k = 0; k < 4; k++) expect(bt.data[flatIndex([i, k, j], bt.shape)]).toBe(b.data[flatIndex([i, j, k], b.shape)]);
+        for (let k = 0; k < 4; k++)
+          expect(bt.data[flatIndex([i, k, j], bt.shape)]).toBe(
+            b.data[flatIndex([i, j, k], b.shape)],
+          );
     expect(transpose(b, 0, 2).shape).toEqual([4, 3, 2]);
     expect(() => transpose(fromArray([1, 2]))).toThrow(
       'transpose: swapping the last two dimensions needs at least 2, got shape [2]',
@@ -114,14 +128,27 @@ describe('permute and transpose', () => {
   it('a large 2-D transpose (blocked path) matches the definition', () => {
     const m = randn([70, 45], { generator: gen });
     const t = transpose(m);
-    for (let i = 0; i < 70; i++) for (let j = 0; j < 45; j++) expect(t.data[j * 70 + i]).toBe(m.data[i * 45 + j]);
+    for (let i = 0; i < 70; i++)
+      for (let j = 0; j < 45; j++) expect(t.data[j * 70 + i]).toBe(m.data[i * 45 + j]);
   });
 
   it.each([
-    [[2, 3, 4], [2, 0, 1]],
-    [[2, 3, 4, 5], [3, 1, 0, 2]],
-    [[2, 3, 4, 5], [0, 2, 1, 3]],
-    [[4, 5], [-1, 0]],
+    [
+      [2, 3, 4],
+      [2, 0, 1],
+    ],
+    [
+      [2, 3, 4, 5],
+      [3, 1, 0, 2],
+    ],
+    [
+      [2, 3, 4, 5],
+      [0, 2, 1, 3],
+    ],
+    [
+      [4, 5],
+      [-1, 0],
+    ],
   ])('permute %j by %j matches the definition, and so does its gradient', (shape, dims) => {
     const x = randn(shape, { generator: gen, requiresGrad: true });
     const p = permute(x, dims);
@@ -145,8 +172,12 @@ describe('permute and transpose', () => {
 
   it('permute rejects a non-permutation', () => {
     const x = randn([2, 3], { generator: gen });
-    expect(() => permute(x, [0, 0])).toThrow('permute: dims must not repeat a dimension, got [0,0]');
-    expect(() => permute(x, [0])).toThrow('permute: dims must list all 2 dimensions of shape [2,3], got [0]');
+    expect(() => permute(x, [0, 0])).toThrow(
+      'permute: dims must not repeat a dimension, got [0,0]',
+    );
+    expect(() => permute(x, [0])).toThrow(
+      'permute: dims must list all 2 dimensions of shape [2,3], got [0]',
+    );
   });
 });
 
@@ -174,7 +205,13 @@ describe('concat and stack', () => {
 
   it('concat splits the gradient back', () => {
     const x = fromArray([[1], [2]], { requiresGrad: true });
-    const y = fromArray([[3, 4], [5, 6]], { requiresGrad: true });
+    const y = fromArray(
+      [
+        [3, 4],
+        [5, 6],
+      ],
+      { requiresGrad: true },
+    );
     concat([x, y], 1).backward(seed([2, 3]));
     expect(Array.from(x.grad!.data)).toEqual([1, 4]);
     expect(Array.from(y.grad!.data)).toEqual([2, 3, 5, 6]);
@@ -184,8 +221,12 @@ describe('concat and stack', () => {
     expect(() => concat([a, fromArray([[7], [8]])], 0)).toThrow(
       "concat: tensors[1] has shape [2,1], which does not match tensors[0]'s [2,2] outside axis 0",
     );
-    expect(() => concat([])).toThrow('concat: tensors must be a non-empty array of Tensors, got an array of length 0');
-    expect(() => concat([a, tensor(new Int32Array(2), [1, 2])])).toThrow('concat: tensors[1] is int32 but tensors[0] is float32');
+    expect(() => concat([])).toThrow(
+      'concat: tensors must be a non-empty array of Tensors, got an array of length 0',
+    );
+    expect(() => concat([a, tensor(new Int32Array(2), [1, 2])])).toThrow(
+      'concat: tensors[1] is int32 but tensors[0] is float32',
+    );
   });
 
   it('stack adds an axis and routes gradients', () => {
@@ -231,7 +272,9 @@ describe('slice, narrow and indexSelect', () => {
     expect(() => narrow(x, 0, 2, 2)).toThrow(
       'narrow: length must be an integer in [0, 1] for start 2 on axis 0 of shape [3,4], got 2',
     );
-    expect(() => narrow(x, 2, 0, 1)).toThrow('narrow: axis must be an integer in [-2, 1] for a 2-D tensor, got 2');
+    expect(() => narrow(x, 2, 0, 1)).toThrow(
+      'narrow: axis must be an integer in [-2, 1] for a 2-D tensor, got 2',
+    );
   });
 
   it('slice gradients land in the sliced positions', () => {
@@ -257,7 +300,9 @@ describe('slice, narrow and indexSelect', () => {
     const t = randn([3, 2], { generator: gen, requiresGrad: true });
     indexSelect(t, 0, new Int32Array([2, 0, 2])).backward(seed([3, 2]));
     expect(Array.from(t.grad!.data)).toEqual([3, 4, 0, 0, 1 + 5, 2 + 6]);
-    expect(() => indexSelect(x, 0, [3])).toThrow('indexSelect: indices[0] = 3 is out of range for an axis of size 3');
+    expect(() => indexSelect(x, 0, [3])).toThrow(
+      'indexSelect: indices[0] = 3 is out of range for an axis of size 3',
+    );
     expect(() => indexSelect(x, 0, fromArray([1]))).toThrow(
       'indexSelect: indices must be a 1-D int32 tensor, got float32 of shape [1]',
     );
@@ -269,7 +314,9 @@ describe('broadcasting helpers and expand', () => {
     expect(broadcastShapes('f', [2, 1, 3], [4, 1])).toEqual([2, 4, 3]);
     expect(broadcastShapes('f', [], [3])).toEqual([3]);
     expect(broadcastShapes('f', [0], [1])).toEqual([0]);
-    expect(() => broadcastShapes('add', [2, 3], [4])).toThrow('add: cannot broadcast shapes [2,3] and [4]');
+    expect(() => broadcastShapes('add', [2, 3], [4])).toThrow(
+      'add: cannot broadcast shapes [2,3] and [4]',
+    );
   });
 
   it('sumToShape sums over broadcast axes (against a float64 loop)', () => {
@@ -280,7 +327,12 @@ describe('broadcasting helpers and expand', () => {
       const ref = new Float64Array(shapeSize(to));
       for (let i = 0; i < g.size; i++) {
         const idx = unravel(i, g.shape).slice(lead);
-        ref[flatIndex(idx.map((v, d) => (to[d] === 1 ? 0 : v)), to)] += g.data[i];
+        ref[
+          flatIndex(
+            idx.map((v, d) => (to[d] === 1 ? 0 : v)),
+            to,
+          )
+        ] += g.data[i];
       }
       expect(out.length).toBe(ref.length);
       ref.forEach((v, i) => expect(out[i]).toBeCloseTo(v, 5));
@@ -291,7 +343,11 @@ describe('broadcasting helpers and expand', () => {
     const b = fromArray([[1], [2]], { requiresGrad: true });
     const e = expand(b, [3, -1, 4]);
     expect(e.shape).toEqual([3, 2, 4]);
-    expect(Array.from(e.data)).toEqual([...[1, 1, 1, 1, 2, 2, 2, 2], ...[1, 1, 1, 1, 2, 2, 2, 2], ...[1, 1, 1, 1, 2, 2, 2, 2]]);
+    expect(Array.from(e.data)).toEqual([
+      ...[1, 1, 1, 1, 2, 2, 2, 2],
+      ...[1, 1, 1, 1, 2, 2, 2, 2],
+      ...[1, 1, 1, 1, 2, 2, 2, 2],
+    ]);
     sum(mul(e, seed([3, 2, 4]))).backward();
     // b[0] collects seeds 1-4, 9-12, 17-20; b[1] collects 5-8, 13-16, 21-24.
     expect(Array.from(b.grad!.data)).toEqual([10 + 42 + 74, 26 + 58 + 90]);
@@ -299,10 +355,14 @@ describe('broadcasting helpers and expand', () => {
       [1, 2],
       [1, 2],
     ]);
-    expect(() => expand(fromArray([[1, 2, 3]]), [2, 4])).toThrow('expand: cannot expand shape [1,3] to [2,4]');
+    expect(() => expand(fromArray([[1, 2, 3]]), [2, 4])).toThrow(
+      'expand: cannot expand shape [1,3] to [2,4]',
+    );
     expect(() => broadcastTo(fromArray([1]), [-1])).toThrow(
       'broadcastTo: shape must be an array of non-negative integers, got [-1]',
     );
-    expect(() => expand(fromArray([1]), [-1, 1])).toThrow('expand: cannot expand shape [1] to [-1,1]');
+    expect(() => expand(fromArray([1]), [-1, 1])).toThrow(
+      'expand: cannot expand shape [1] to [-1,1]',
+    );
   });
 });

@@ -11,18 +11,19 @@ function withGrad(g: number[] | null, shape = [g?.length ?? 1]): Tensor {
 }
 
 describe('clipGradNorm against PyTorch', () => {
-  it.each(fixtures.clipGradNorm.map((c) => [`normType ${c.normType}, maxNorm ${c.maxNorm}`, c] as [string, ClipNormCase]))(
-    '%s',
-    (_label, c) => {
-      const params = [withGrad(c.grads[0], [2, 3]), withGrad(c.grads[1]), withGrad(null, [3])];
-      const normType = c.normType === 'Infinity' ? Infinity : c.normType;
-      const total = clipGradNorm(params, c.maxNorm, normType);
-      expect(total).toBeCloseTo(c.totalNorm, 5);
-      expectClose(params[0].grad!.data, c.expected[0], 1e-6, 1e-7, 'first grad');
-      expectClose(params[1].grad!.data, c.expected[1], 1e-6, 1e-7, 'second grad');
-      expect(params[2].grad).toBeNull();
-    },
-  );
+  it.each(
+    fixtures.clipGradNorm.map(
+      (c) => [`normType ${c.normType}, maxNorm ${c.maxNorm}`, c] as [string, ClipNormCase],
+    ),
+  )('%s', (_label, c) => {
+    const params = [withGrad(c.grads[0], [2, 3]), withGrad(c.grads[1]), withGrad(null, [3])];
+    const normType = c.normType === 'Infinity' ? Infinity : c.normType;
+    const total = clipGradNorm(params, c.maxNorm, normType);
+    expect(total).toBeCloseTo(c.totalNorm, 5);
+    expectClose(params[0].grad!.data, c.expected[0], 1e-6, 1e-7, 'first grad');
+    expectClose(params[1].grad!.data, c.expected[1], 1e-6, 1e-7, 'second grad');
+    expect(params[2].grad).toBeNull();
+  });
 
   it('covers clipping and not clipping for every norm type', () => {
     for (const p of [2, 1, 3, 'Infinity']) {
@@ -45,10 +46,18 @@ describe('clipGradNorm against PyTorch', () => {
 
   it('checks its arguments', () => {
     const p = withGrad([1]);
-    expect(() => clipGradNorm(p, -1)).toThrow('clipGradNorm: maxNorm must be a non-negative number, got -1');
-    expect(() => clipGradNorm(p, 1, 0)).toThrow('clipGradNorm: normType must be a positive number or Infinity, got 0');
-    expect(() => clipGradNorm(5 as never, 1)).toThrow('clipGradNorm: params must be a Tensor or an iterable of Tensors, got 5');
-    expect(() => clipGradNorm([p, 'w'] as never, 1)).toThrow('clipGradNorm: params[1] must be a Tensor, got "w"');
+    expect(() => clipGradNorm(p, -1)).toThrow(
+      'clipGradNorm: maxNorm must be a non-negative number, got -1',
+    );
+    expect(() => clipGradNorm(p, 1, 0)).toThrow(
+      'clipGradNorm: normType must be a positive number or Infinity, got 0',
+    );
+    expect(() => clipGradNorm(5 as never, 1)).toThrow(
+      'clipGradNorm: params must be a Tensor or an iterable of Tensors, got 5',
+    );
+    expect(() => clipGradNorm([p, 'w'] as never, 1)).toThrow(
+      'clipGradNorm: params[1] must be a Tensor, got "w"',
+    );
   });
 });
 
@@ -61,6 +70,8 @@ describe('clipGradValue', () => {
   });
 
   it('checks its arguments', () => {
-    expect(() => clipGradValue([withGrad([1])], -0.5)).toThrow('clipGradValue: clipValue must be a non-negative number, got -0.5');
+    expect(() => clipGradValue([withGrad([1])], -0.5)).toThrow(
+      'clipGradValue: clipValue must be a non-negative number, got -0.5',
+    );
   });
 });

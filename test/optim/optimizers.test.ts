@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Adam, AdamW, Optimizer, RMSprop, SGD, type OptimizerStateDict } from '../../lib/optim/index.js';
+import {
+  Adam,
+  AdamW,
+  Optimizer,
+  RMSprop,
+  SGD,
+  type OptimizerStateDict,
+} from '../../lib/optim/index.js';
 import { isGradEnabled, noGrad } from '../../lib/autograd/engine.js';
 import { Tensor } from '../../lib/tensor.js';
 import { Rng, expectClose } from '../helpers.js';
@@ -30,16 +37,21 @@ describe('optimizers against PyTorch trajectories', () => {
     expect([...names].sort()).toEqual(['Adam', 'AdamW', 'RMSprop', 'SGD']);
   });
 
-  it.each(fixtures.optimizers.map((c) => [c.label, c] as [string, OptimizerCase]))('%s', (_label, c) => {
-    const params = c.init.map(param);
-    const groups = params.map((p, i) => ({ params: [p], ...c.groups[i] }));
-    const opt = make(c.optimizer, groups, c.options);
-    c.expected.forEach((afterStep, k) => {
-      params.forEach((p, i) => setGrad(p, c.grads[i][k]));
-      opt.step();
-      params.forEach((p, i) => expectClose(p.data, afterStep[i], 2e-6, 2e-7, `${c.label}, step ${k + 1}, param ${i}`));
-    });
-  });
+  it.each(fixtures.optimizers.map((c) => [c.label, c] as [string, OptimizerCase]))(
+    '%s',
+    (_label, c) => {
+      const params = c.init.map(param);
+      const groups = params.map((p, i) => ({ params: [p], ...c.groups[i] }));
+      const opt = make(c.optimizer, groups, c.options);
+      c.expected.forEach((afterStep, k) => {
+        params.forEach((p, i) => setGrad(p, c.grads[i][k]));
+        opt.step();
+        params.forEach((p, i) =>
+          expectClose(p.data, afterStep[i], 2e-6, 2e-7, `${c.label}, step ${k + 1}, param ${i}`),
+        );
+      });
+    },
+  );
 });
 
 describe('Optimizer base', () => {
@@ -69,6 +81,15 @@ describe('Optimizer base', () => {
     opt.paramGroups[0].lr = 0; // a group's lr is read at every step (schedulers rely on it)
     opt.step();
     expect(a.data[0]).toBeCloseTo(0.9, 6);
+  });
+
+  it('copies array options, so groups never share betas', () => {
+    const betas: [number, number] = [0.8, 0.9];
+    const opt = new Adam([{ params: [param([1])] }, { params: [param([2])] }], { betas });
+    opt.paramGroups[0].betas[0] = 0.5;
+    expect(opt.paramGroups[1].betas).toEqual([0.8, 0.9]);
+    expect(opt.defaults.betas).toEqual([0.8, 0.9]);
+    expect(betas).toEqual([0.8, 0.9]);
   });
 
   it('accepts a single tensor and any iterable of tensors', () => {
@@ -132,7 +153,9 @@ describe('Optimizer base', () => {
     const a = param([1, 2, 3]);
     const opt = new SGD([a], { lr: 0.1 });
     a.grad = new Tensor(new Float32Array(2), [2]);
-    expect(() => opt.step()).toThrow(/SGD.step: the gradient of param 0 in group 0 must be a float32 tensor of shape \[3\], got a Tensor of shape \[2\]/);
+    expect(() => opt.step()).toThrow(
+      /SGD.step: the gradient of param 0 in group 0 must be a float32 tensor of shape \[3\], got a Tensor of shape \[2\]/,
+    );
   });
 });
 
@@ -143,19 +166,31 @@ describe('argument checks', () => {
     ['SGD', {}, 'SGD: lr must be a non-negative number, got undefined'],
     ['SGD', { lr: NaN }, 'SGD: lr must be a non-negative number, got NaN'],
     ['SGD', { lr: 0.1, momentum: -0.5 }, 'SGD: momentum must be a non-negative number, got -0.5'],
-    ['SGD', { lr: 0.1, nesterov: true }, 'SGD: nesterov requires momentum > 0 and dampening = 0, got momentum 0 and dampening 0'],
+    [
+      'SGD',
+      { lr: 0.1, nesterov: true },
+      'SGD: nesterov requires momentum > 0 and dampening = 0, got momentum 0 and dampening 0',
+    ],
     [
       'SGD',
       { lr: 0.1, nesterov: true, momentum: 0.9, dampening: 0.1 },
       'SGD: nesterov requires momentum > 0 and dampening = 0, got momentum 0.9 and dampening 0.1',
     ],
-    ['SGD', { lr: 0.1, weight_decay: 0.1 }, "SGD: unknown option 'weight_decay' (expected one of: lr, momentum, dampening, nesterov, weightDecay, maximize)"],
+    [
+      'SGD',
+      { lr: 0.1, weight_decay: 0.1 },
+      "SGD: unknown option 'weight_decay' (expected one of: lr, momentum, dampening, nesterov, weightDecay, maximize)",
+    ],
     ['SGD', { lr: 0.1, maximize: 1 }, 'SGD: maximize must be a boolean, got 1'],
     ['Adam', { betas: [0.9, 1] }, 'Adam: betas[1] must be a number in [0, 1), got 1'],
     ['Adam', { betas: [-0.1, 0.9] }, 'Adam: betas[0] must be a number in [0, 1), got -0.1'],
     ['Adam', { betas: 0.9 }, 'Adam: betas must be an array [beta1, beta2], got 0.9'],
     ['Adam', { eps: -1e-8 }, 'Adam: eps must be a non-negative number, got -1e-8'],
-    ['AdamW', { weightDecay: -0.01 }, 'AdamW: weightDecay must be a non-negative number, got -0.01'],
+    [
+      'AdamW',
+      { weightDecay: -0.01 },
+      'AdamW: weightDecay must be a non-negative number, got -0.01',
+    ],
     ['AdamW', { amsgrad: 'no' }, 'AdamW: amsgrad must be a boolean, got "no"'],
     ['RMSprop', { alpha: -0.9 }, 'RMSprop: alpha must be a non-negative number, got -0.9'],
     ['RMSprop', { lr: Infinity }, 'RMSprop: lr must be a non-negative number, got Infinity'],
@@ -165,17 +200,25 @@ describe('argument checks', () => {
   });
 
   it('checks the params', () => {
-    expect(() => new SGD([], { lr: 0.1 })).toThrow('SGD: params is empty; there is nothing to optimize');
+    expect(() => new SGD([], { lr: 0.1 })).toThrow(
+      'SGD: params is empty; there is nothing to optimize',
+    );
     expect(() => new SGD(3 as unknown as Tensor[], { lr: 0.1 })).toThrow(
       'SGD: params must be an iterable of Tensors or of param groups ({ params, ...options }), got 3',
     );
     const a = p();
-    expect(() => new SGD([a, a], { lr: 0.1 })).toThrow(/params\[1\] \(shape \[2\]\) appears more than once/);
+    expect(() => new SGD([a, a], { lr: 0.1 })).toThrow(
+      /params\[1\] \(shape \[2\]\) appears more than once/,
+    );
     const labels = new Tensor(new Int32Array(2), [2]);
-    expect(() => new Adam([labels])).toThrow('Adam: param group 0: params[0] must be a float32 Tensor, got a Tensor of shape [2]');
+    expect(() => new Adam([labels])).toThrow(
+      'Adam: param group 0: params[0] must be a float32 Tensor, got a Tensor of shape [2]',
+    );
     const nonLeaf = p();
     nonLeaf.gradFn = { name: 'conv2d', inputs: [], backward: () => [] };
-    expect(() => new Adam([nonLeaf])).toThrow(/Adam: param group 0: params\[0\] is not a leaf tensor \(it was computed by conv2d\)/);
+    expect(() => new Adam([nonLeaf])).toThrow(
+      /Adam: param group 0: params\[0\] is not a leaf tensor \(it was computed by conv2d\)/,
+    );
     expect(() => new Adam([{ params: [p()], betas: [0.9, 2] }])).toThrow(
       'Adam: param group 0: betas[1] must be a number in [0, 1), got 2',
     );
@@ -199,7 +242,11 @@ describe('stateDict / loadStateDict', () => {
   function setup(name: OptName, options: Record<string, unknown>, seed: number) {
     const rng = new Rng(seed);
     const params = [param(rng.array(6)), param(rng.array(3)), param(rng.array(2))];
-    const opt = make(name, [{ params: [params[0], params[1]] }, { params: [params[2]], lr: 0.003 }], options);
+    const opt = make(
+      name,
+      [{ params: [params[0], params[1]] }, { params: [params[2]], lr: 0.003 }],
+      options,
+    );
     return { params, opt };
   }
 
@@ -208,32 +255,39 @@ describe('stateDict / loadStateDict', () => {
     opt.step();
   }
 
-  it.each(configs)('%s: a restored optimizer continues bit-identically (Float32Array and JSON)', (name, options) => {
-    const a = setup(name, options, 1);
-    const gradsA = new Rng(99);
-    for (let k = 0; k < 3; k++) stepWith(a.opt, a.params, gradsA, k === 1 ? 2 : -1);
-    a.opt.paramGroups[1].lr = 0.007; // restored from the dict, like torch
+  it.each(configs)(
+    '%s: a restored optimizer continues bit-identically (Float32Array and JSON)',
+    (name, options) => {
+      const a = setup(name, options, 1);
+      const gradsA = new Rng(99);
+      for (let k = 0; k < 3; k++) stepWith(a.opt, a.params, gradsA, k === 1 ? 2 : -1);
+      a.opt.paramGroups[1].lr = 0.007; // restored from the dict, like torch
 
-    const binary = a.opt.stateDict();
-    const json = JSON.parse(JSON.stringify(a.opt.stateDict({ plainArrays: true }))) as OptimizerStateDict;
-    const copies = [binary, json].map((sd) => {
-      const b = setup(name, { lr: 0.5 }, 2);
-      // Different starting values and defaults: everything but the param values must come from the dict.
-      b.params.forEach((p, i) => (p.data as Float32Array).set(a.params[i].data));
-      b.opt.loadStateDict(sd);
-      return b;
-    });
-    for (const b of copies) expect(b.opt.paramGroups[1].lr).toBe(0.007);
+      const binary = a.opt.stateDict();
+      const json = JSON.parse(
+        JSON.stringify(a.opt.stateDict({ plainArrays: true })),
+      ) as OptimizerStateDict;
+      const copies = [binary, json].map((sd) => {
+        const b = setup(name, { lr: 0.5 }, 2);
+        // Different starting values and defaults: everything but the param values must come from the dict.
+        b.params.forEach((p, i) => (p.data as Float32Array).set(a.params[i].data));
+        b.opt.loadStateDict(sd);
+        return b;
+      });
+      for (const b of copies) expect(b.opt.paramGroups[1].lr).toBe(0.007);
 
-    const gradsContinue = [new Rng(5), new Rng(5), new Rng(5)];
-    for (let k = 0; k < 3; k++) {
-      stepWith(a.opt, a.params, gradsContinue[0]);
-      copies.forEach((b, j) => stepWith(b.opt, b.params, gradsContinue[j + 1]));
-    }
-    for (const b of copies) {
-      b.params.forEach((p, i) => expect(Array.from(p.data)).toEqual(Array.from(a.params[i].data)));
-    }
-  });
+      const gradsContinue = [new Rng(5), new Rng(5), new Rng(5)];
+      for (let k = 0; k < 3; k++) {
+        stepWith(a.opt, a.params, gradsContinue[0]);
+        copies.forEach((b, j) => stepWith(b.opt, b.params, gradsContinue[j + 1]));
+      }
+      for (const b of copies) {
+        b.params.forEach((p, i) =>
+          expect(Array.from(p.data)).toEqual(Array.from(a.params[i].data)),
+        );
+      }
+    },
+  );
 
   it('copies state: the dict does not change when the optimizer steps on', () => {
     const { params, opt } = setup('Adam', { lr: 0.1 }, 3);
@@ -270,7 +324,9 @@ describe('stateDict / loadStateDict', () => {
     );
     const missing = good();
     delete missing.state['2'].maxExpAvgSq;
-    expect(() => fresh().loadStateDict(missing)).toThrow("Adam.loadStateDict: state of param 2 is missing 'maxExpAvgSq'");
+    expect(() => fresh().loadStateDict(missing)).toThrow(
+      "Adam.loadStateDict: state of param 2 is missing 'maxExpAvgSq'",
+    );
     const unknown = good();
     unknown.state['0'].momentumBuffer = [0];
     expect(() => fresh().loadStateDict(unknown)).toThrow(
@@ -278,10 +334,14 @@ describe('stateDict / loadStateDict', () => {
     );
     const badStep = good();
     badStep.state['0'].step = -1;
-    expect(() => fresh().loadStateDict(badStep)).toThrow('Adam.loadStateDict: state of param 0: step must be a non-negative number, got -1');
+    expect(() => fresh().loadStateDict(badStep)).toThrow(
+      'Adam.loadStateDict: state of param 0: step must be a non-negative number, got -1',
+    );
     const strayIndex = good();
     strayIndex.state['7'] = strayIndex.state['0'];
-    expect(() => fresh().loadStateDict(strayIndex)).toThrow('Adam.loadStateDict: state of param 7: no param group lists param 7');
+    expect(() => fresh().loadStateDict(strayIndex)).toThrow(
+      'Adam.loadStateDict: state of param 7: no param group lists param 7',
+    );
     const badOption = good();
     badOption.paramGroups[1].lr = -0.5;
     expect(() => fresh().loadStateDict(badOption)).toThrow(

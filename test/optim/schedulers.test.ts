@@ -12,7 +12,12 @@ import {
 } from '../../lib/optim/index.js';
 import { Tensor } from '../../lib/tensor.js';
 import { expectClose } from '../helpers.js';
-import { FIXTURE_BASE_LRS, fixtures, type PlateauCase, type SchedulerCase } from './torch-fixtures.js';
+import {
+  FIXTURE_BASE_LRS,
+  fixtures,
+  type PlateauCase,
+  type SchedulerCase,
+} from './torch-fixtures.js';
 
 function twoGroupOptimizer(lrs = FIXTURE_BASE_LRS): SGD {
   return new SGD(
@@ -23,9 +28,17 @@ function twoGroupOptimizer(lrs = FIXTURE_BASE_LRS): SGD {
 
 const CLOSED_FORM = { StepLR, MultiStepLR, ExponentialLR, CosineAnnealingLR } as const;
 
-function makeScheduler(opt: SGD, name: string, options: Record<string, unknown>, after?: LRScheduler): LRScheduler {
+function makeScheduler(
+  opt: SGD,
+  name: string,
+  options: Record<string, unknown>,
+  after?: LRScheduler,
+): LRScheduler {
   if (name === 'LinearWarmup') return new LinearWarmup(opt, { ...options, after } as never);
-  const C = CLOSED_FORM[name as keyof typeof CLOSED_FORM] as unknown as new (o: SGD, x: unknown) => LRScheduler;
+  const C = CLOSED_FORM[name as keyof typeof CLOSED_FORM] as unknown as new (
+    o: SGD,
+    x: unknown,
+  ) => LRScheduler;
   return new C(opt, options);
 }
 
@@ -34,27 +47,31 @@ function lrsOf(opt: SGD): number[] {
 }
 
 describe('step-counting schedulers against PyTorch', () => {
-  it.each(fixtures.schedulers.map((c) => [c.label, c] as [string, SchedulerCase]))('%s', (_label, c) => {
-    const opt = twoGroupOptimizer();
-    const after = c.after ? makeScheduler(opt, c.after.scheduler, c.after.options) : undefined;
-    const sched = makeScheduler(opt, c.scheduler, c.options, after);
-    const got: number[][] = [lrsOf(opt)];
-    expect(sched.getLastLr()).toEqual(lrsOf(opt));
-    for (let k = 1; k < c.expected.length; k++) {
-      sched.step();
-      got.push(lrsOf(opt));
+  it.each(fixtures.schedulers.map((c) => [c.label, c] as [string, SchedulerCase]))(
+    '%s',
+    (_label, c) => {
+      const opt = twoGroupOptimizer();
+      const after = c.after ? makeScheduler(opt, c.after.scheduler, c.after.options) : undefined;
+      const sched = makeScheduler(opt, c.scheduler, c.options, after);
+      const got: number[][] = [lrsOf(opt)];
       expect(sched.getLastLr()).toEqual(lrsOf(opt));
-      expect(sched.lastEpoch).toBe(k);
-    }
-    expectClose(got.flat(), c.expected.flat(), 1e-10, 1e-15, c.label);
-  });
+      for (let k = 1; k < c.expected.length; k++) {
+        sched.step();
+        got.push(lrsOf(opt));
+        expect(sched.getLastLr()).toEqual(lrsOf(opt));
+        expect(sched.lastEpoch).toBe(k);
+      }
+      expectClose(got.flat(), c.expected.flat(), 1e-10, 1e-15, c.label);
+    },
+  );
 });
 
 describe('closed forms', () => {
   it('lrsAt computes any step without changing the optimizer', () => {
     const opt = twoGroupOptimizer([0.2, 0.05]);
     const cos = new CosineAnnealingLR(opt, { tMax: 8, etaMin: 0.01 });
-    const expected = (t: number, base: number): number => 0.01 + ((base - 0.01) * (1 + Math.cos((Math.PI * t) / 8))) / 2;
+    const expected = (t: number, base: number): number =>
+      0.01 + ((base - 0.01) * (1 + Math.cos((Math.PI * t) / 8))) / 2;
     expect(cos.lrsAt(3)).toEqual([expected(3, 0.2), expected(3, 0.05)]);
     expect(cos.lrsAt(8)[0]).toBeCloseTo(0.01, 15);
     expect(lrsOf(opt)).toEqual([0.2, 0.05]);
@@ -122,9 +139,9 @@ describe('LinearWarmup', () => {
       'LinearWarmup: after (StepLR) was made for a different optimizer',
     );
     const plateau = new ReduceLROnPlateau(opt);
-    expect(() => new LinearWarmup(opt, { warmupSteps: 3, startFactor: 0.1, after: plateau as never })).toThrow(
-      /LinearWarmup: after must be a step-counting scheduler .* got a ReduceLROnPlateau/,
-    );
+    expect(
+      () => new LinearWarmup(opt, { warmupSteps: 3, startFactor: 0.1, after: plateau as never }),
+    ).toThrow(/LinearWarmup: after must be a step-counting scheduler .* got a ReduceLROnPlateau/);
   });
 });
 
@@ -149,12 +166,16 @@ describe('ReduceLROnPlateau against PyTorch', () => {
     expect(s.numBadEpochs).toBe(1);
     s.step(NaN);
     expect(lrsOf(opt)).toEqual([0.1, 0.1]);
-    expect(() => s.step('0.3' as never)).toThrow('ReduceLROnPlateau.step: metric must be a number or a one-element Tensor, got "0.3"');
+    expect(() => s.step('0.3' as never)).toThrow(
+      'ReduceLROnPlateau.step: metric must be a number or a one-element Tensor, got "0.3"',
+    );
   });
 
   it('checks its options', () => {
     const opt = twoGroupOptimizer();
-    expect(() => new ReduceLROnPlateau(opt, { factor: 1 })).toThrow('ReduceLROnPlateau: factor must be a number in [0, 1), got 1');
+    expect(() => new ReduceLROnPlateau(opt, { factor: 1 })).toThrow(
+      'ReduceLROnPlateau: factor must be a number in [0, 1), got 1',
+    );
     expect(() => new ReduceLROnPlateau(opt, { mode: 'maximum' as never })).toThrow(
       "ReduceLROnPlateau: mode must be 'min' or 'max', got \"maximum\"",
     );
@@ -261,14 +282,38 @@ describe('scheduler argument checks', () => {
   const opt = twoGroupOptimizer();
   it.each([
     [() => new StepLR(opt, { stepSize: 0 }), 'StepLR: stepSize must be a positive integer, got 0'],
-    [() => new StepLR(opt, { stepSize: 2, gamma: -0.5 }), 'StepLR: gamma must be a positive number, got -0.5'],
-    [() => new StepLR(opt, { step_size: 2 } as never), "StepLR: unknown option 'step_size' (expected one of: stepSize, gamma)"],
-    [() => new MultiStepLR(opt, { milestones: [1, 2.5] }), 'MultiStepLR: milestones[1] must be a non-negative integer, got 2.5'],
-    [() => new MultiStepLR(opt, { milestones: 3 } as never), 'MultiStepLR: milestones must be an array of non-negative integers, got 3'],
-    [() => new ExponentialLR(opt, {} as never), 'ExponentialLR: gamma must be a positive number, got undefined'],
-    [() => new CosineAnnealingLR(opt, { tMax: 10, etaMin: -1 }), 'CosineAnnealingLR: etaMin must be a non-negative number, got -1'],
-    [() => new CosineAnnealingLR(opt, { tMax: 0 }), 'CosineAnnealingLR: tMax must be a positive integer, got 0'],
-    [() => new StepLR(null as never, { stepSize: 1 }), 'StepLR: optimizer must be an Optimizer (SGD, Adam, ...), got null'],
+    [
+      () => new StepLR(opt, { stepSize: 2, gamma: -0.5 }),
+      'StepLR: gamma must be a positive number, got -0.5',
+    ],
+    [
+      () => new StepLR(opt, { step_size: 2 } as never),
+      "StepLR: unknown option 'step_size' (expected one of: stepSize, gamma)",
+    ],
+    [
+      () => new MultiStepLR(opt, { milestones: [1, 2.5] }),
+      'MultiStepLR: milestones[1] must be a non-negative integer, got 2.5',
+    ],
+    [
+      () => new MultiStepLR(opt, { milestones: 3 } as never),
+      'MultiStepLR: milestones must be an array of non-negative integers, got 3',
+    ],
+    [
+      () => new ExponentialLR(opt, {} as never),
+      'ExponentialLR: gamma must be a positive number, got undefined',
+    ],
+    [
+      () => new CosineAnnealingLR(opt, { tMax: 10, etaMin: -1 }),
+      'CosineAnnealingLR: etaMin must be a non-negative number, got -1',
+    ],
+    [
+      () => new CosineAnnealingLR(opt, { tMax: 0 }),
+      'CosineAnnealingLR: tMax must be a positive integer, got 0',
+    ],
+    [
+      () => new StepLR(null as never, { stepSize: 1 }),
+      'StepLR: optimizer must be an Optimizer (SGD, Adam, ...), got null',
+    ],
   ] as [() => unknown, string][])('%#: %s', (fn, message) => {
     expect(fn).toThrow(message);
   });

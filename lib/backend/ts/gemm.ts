@@ -16,16 +16,13 @@ const MC = 64;
 const KC = 256;
 const NC = 256;
 
+function isCount(v: number): boolean {
+  return Number.isInteger(v) && v >= 0;
+}
+
 export function gemm(p: GemmParams, a: Float32Array, b: Float32Array, c: Float32Array): void {
   const { m, n, k } = p;
-  if (!(
-    Number.isInteger(m) &&
-    Number.isInteger(n) &&
-    Number.isInteger(k) &&
-    m >= 0 &&
-    n >= 0 &&
-    k >= 0
-  )) {
+  if (!isCount(m) || !isCount(n) || !isCount(k)) {
     throw new RangeError(`gemm: m, n, k must be non-negative integers, got ${m}, ${n}, ${k}`);
   }
   requireLength('gemm', 'a', a, m * k);

@@ -43,8 +43,7 @@ void f32_gemm_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, in
   }
 
   const __m256 va = _mm256_set1_ps(alpha);
-  const __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21},
-                            {c30, c31}, {c40, c41}, {c50, c51}};
+  const __m256 acc[6][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (beta == 0.0f) {
     for (int i = 0; i < 6; ++i) {
       _mm256_storeu_ps(c + i * ldc, _mm256_mul_ps(va, acc[i][0]));
@@ -54,7 +53,8 @@ void f32_gemm_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, in
     const __m256 vb = _mm256_set1_ps(beta);
     for (int i = 0; i < 6; ++i) {
       float* row = c + i * ldc;
-      _mm256_storeu_ps(row, _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), _mm256_mul_ps(va, acc[i][0])));
+      _mm256_storeu_ps(row,
+                       _mm256_fmadd_ps(vb, _mm256_loadu_ps(row), _mm256_mul_ps(va, acc[i][0])));
       _mm256_storeu_ps(row + 8,
                        _mm256_fmadd_ps(vb, _mm256_loadu_ps(row + 8), _mm256_mul_ps(va, acc[i][1])));
     }
