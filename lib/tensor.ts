@@ -7,6 +7,7 @@ import { backward, type BackwardOptions, type GradFn } from './autograd/engine.j
 import { defaultGenerator, type Generator } from './random.js';
 // Circular imports: the functional modules import Tensor, and the methods below call into them.
 // Nothing here runs at module load time, so either side may load first.
+import * as act from './functional/activation.js';
 import * as ew from './functional/elementwise.js';
 import * as mm from './functional/matmul.js';
 import * as rd from './functional/reduce.js';
@@ -342,12 +343,43 @@ export class Tensor {
     return sh.indexSelect(this, axis, indices);
   }
 
+  /** x[i] along the first axis (the sample, without that axis), or x[[i, j, ...]] (a batch). */
+  index(i: number | sh.Indices): Tensor {
+    return sh.index(this, i);
+  }
+
   expand(...shape: number[] | [readonly number[]]): Tensor {
     return sh.expand(this, dimsArg(shape));
   }
 
   matmul(other: Tensor): Tensor {
     return mm.matmul(this, other);
+  }
+
+  relu(): Tensor {
+    return act.relu(this);
+  }
+
+  leakyRelu(slope = 0.01): Tensor {
+    return act.leakyRelu(this, slope);
+  }
+
+  sigmoid(): Tensor {
+    return act.sigmoid(this);
+  }
+
+  tanh(): Tensor {
+    return act.tanh(this);
+  }
+
+  /** Softmax along `axis` (default the last). */
+  softmax(axis = -1): Tensor {
+    return act.softmax(this, axis);
+  }
+
+  /** Log-softmax along `axis` (default the last). */
+  logSoftmax(axis = -1): Tensor {
+    return act.logSoftmax(this, axis);
   }
 }
 
@@ -462,7 +494,13 @@ export function tensor(
     let arr: TensorData = data;
     if (opts.dtype === 'int32' && !(data instanceof Int32Array)) arr = Int32Array.from(data);
     if (opts.dtype === 'float32' && !(data instanceof Float32Array)) arr = Float32Array.from(data);
-    return new Tensor(arr, shape ?? [data.length], opts.requiresGrad ?? false);
+    const s = shape === undefined ? [data.length] : checkShape('tensor', shape);
+    if (shapeSize(s) !== arr.length) {
+      throw new RangeError(
+        `tensor: shape ${formatShape(s)} needs ${shapeSize(s)} elements, got ${arr.length}`,
+      );
+    }
+    return new Tensor(arr, s, opts.requiresGrad ?? false);
   }
   const t = fromArray(data as NestedArray, { dtype: opts.dtype });
   if (shape === undefined) return new Tensor(t.data, t.shape, opts.requiresGrad ?? false);
@@ -475,27 +513,45 @@ export function tensor(
   return new Tensor(t.data, s, opts.requiresGrad ?? false);
 }
 
+/** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
-  const s = checkShape('full', shape);
+  return filled('full', shape, value, opts);
+}
+
+function filled(fn: string, shape: readonly number[], value: number, opts: TensorOptions): Tensor {
+  const s = checkShape(fn, shape);
+  if (typeof value !== 'number') {
+    throw new TypeError(`${fn}: value must be a number, got ${typeof value}`);
+  }
   const arr = allocate(opts.dtype ?? 'float32', shapeSize(s));
   if (value !== 0) arr.fill(value);
   return new Tensor(arr, s, opts.requiresGrad ?? false);
 }
 
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 0, opts);
+  return filled('zeros', shape, 0, opts);
 }
 
 export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  return filled('ones', shape, 1, opts);
 }
 
 export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
-  return full(t.shape, 0, { dtype: t.dtype, ...opts });
+  return filled('zerosLike', requireTensorArg('zerosLike', t).shape, 0, {
+    dtype: t.dtype,
+    ...opts,
+  });
 }
 
 export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
-  return full(t.shape, 1, { dtype: t.dtype, ...opts });
+  return filled('onesLike', requireTensorArg('onesLike', t).shape, 1, { dtype: t.dtype, ...opts });
+}
+
+function requireTensorArg(fn: string, t: unknown): Tensor {
+  if (!(t instanceof Tensor)) {
+    throw new TypeError(`${fn}: t must be a Tensor, got ${t === null ? 'null' : typeof t}`);
+  }
+  return t;
 }
 
 /** Values from start (inclusive) to end (exclusive) by step, like torch.arange; arange(n) is 0..n-1. */

@@ -65,6 +65,9 @@ export function gradcheck(
   const atol = checkOption('atol', opts.atol, 1e-3, false);
   const rtol = checkOption('rtol', opts.rtol, 1e-2, false);
   const seed = opts.seed ?? 0;
+  if (typeof seed !== 'number' || !Number.isFinite(seed)) {
+    throw new RangeError(`gradcheck: opts.seed must be a finite number, got ${String(seed)}`);
+  }
 
   const out = fn(...inputs);
   if (!(out instanceof Tensor) || out.dtype !== 'float32') {

@@ -89,7 +89,9 @@ function current(): Active {
   if (active === null) {
     const env = process.env.CONVNET_BACKEND;
     active = select(
-      env === undefined || env === '' ? undefined : parseBackendName('CONVNET_BACKEND', 'value', env),
+      env === undefined || env === ''
+        ? undefined
+        : parseBackendName('CONVNET_BACKEND', 'value', env),
     );
   }
   return active;

@@ -78,6 +78,12 @@ export interface BiasGeometry {
   inner: number;
 }
 
+/**
+ * Per-channel normalization views a tensor the same way: [N, C, H, W] is outer = N, channels = C,
+ * inner = H*W; [N, C] is inner = 1. Statistics are taken over outer and inner.
+ */
+export type ChannelGeometry = BiasGeometry;
+
 /** A row-major matrix [rows, cols]; softmax runs along each row (the last axis). */
 export interface RowsGeometry {
   rows: number;
@@ -115,7 +121,12 @@ export interface Kernels {
    */
   maxPool2d(g: Pool2dGeometry, x: Float32Array, y: Float32Array, argmax: Int32Array): void;
   /** dx (overwritten, zeroed first) receives dy at each argmax; overlapping windows add up. */
-  maxPool2dBackward(g: Pool2dGeometry, dy: Float32Array, argmax: Int32Array, dx: Float32Array): void;
+  maxPool2dBackward(
+    g: Pool2dGeometry,
+    dy: Float32Array,
+    argmax: Int32Array,
+    dx: Float32Array,
+  ): void;
   avgPool2d(g: Pool2dGeometry, x: Float32Array, y: Float32Array): void;
   avgPool2dBackward(g: Pool2dGeometry, dy: Float32Array, dx: Float32Array): void;
 
@@ -143,4 +154,68 @@ export interface Kernels {
   logSoftmax(g: RowsGeometry, x: Float32Array, y: Float32Array): void;
   /** dx = dy - exp(y) * sum(dy) per row, from the forward output y. */
   logSoftmaxBackward(g: RowsGeometry, y: Float32Array, dy: Float32Array, dx: Float32Array): void;
+
+  // Batch normalization (PyTorch's batch_norm) over each channel's M = outer * inner values.
+  // gamma / beta may be null (scale 1, shift 0). y may be x; dx may be dy.
+  /**
+   * Training: y = (x - mean) * invStd * gamma + beta with the batch mean and biased variance
+   * (M >= 1); mean and invStd = 1 / sqrt(var + eps) are written out for the backward pass. When
+   * given, runningMean / runningVar are updated in place:
+   * running = (1 - momentum) * running + momentum * stat, with the unbiased variance (M > 1; it is
+   * NaN for M = 1, as 0 / 0).
+   */
+  batchNormTraining(
+    g: ChannelGeometry,
+    x: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    y: Float32Array,
+    mean: Float32Array,
+    invStd: Float32Array,
+    runningMean: Float32Array | null,
+    runningVar: Float32Array | null,
+    eps: number,
+    momentum: number,
+  ): void;
+  /** Evaluation: y = (x - runningMean) / sqrt(runningVar + eps) * gamma + beta. */
+  batchNormInference(
+    g: ChannelGeometry,
+    x: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    runningMean: Float32Array,
+    runningVar: Float32Array,
+    y: Float32Array,
+    eps: number,
+  ): void;
+  /**
+   * Gradients from the forward input x and the statistics it was normalized with (mean and
+   * invStd: batchNormTraining's outputs when `training`, else the running mean and
+   * 1 / sqrt(runningVar + eps)). With xhat = (x - mean) * invStd, each output may be null:
+   *   dbeta = sum dy, dgamma = sum dy * xhat,
+   *   dx = gamma * invStd * (dy - dbeta / M - xhat * dgamma / M)  (training; the statistics
+   *   depend on x too), or gamma * invStd * dy (not training).
+   */
+  batchNormBackward(
+    g: ChannelGeometry,
+    x: Float32Array,
+    dy: Float32Array,
+    mean: Float32Array,
+    invStd: Float32Array,
+    gamma: Float32Array | null,
+    dx: Float32Array | null,
+    dgamma: Float32Array | null,
+    dbeta: Float32Array | null,
+    training: boolean,
+  ): void;
+
+  /** y[r] = mean of row r of x [rows, cols] (global average pooling: rows = N*C, cols = H*W >= 1). */
+  globalAvgPool(g: RowsGeometry, x: Float32Array, y: Float32Array): void;
+  /** dx[r, :] = dy[r] / cols (overwritten). */
+  globalAvgPoolBackward(g: RowsGeometry, dy: Float32Array, dx: Float32Array): void;
+
+  /** out = a + b, elementwise (out may be a or b): the residual add. */
+  add(a: Float32Array, b: Float32Array, out: Float32Array): void;
+  /** y += alpha * x, elementwise (BLAS saxpy): gradient accumulation. */
+  axpy(x: Float32Array, y: Float32Array, alpha: number): void;
 }

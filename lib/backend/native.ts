@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import type {
   BiasGeometry,
+  ChannelGeometry,
   Conv2dGeometry,
   GemmParams,
   Isa,
@@ -59,6 +60,45 @@ interface Addon {
   softmaxBackward(g: Geo, y: F32, dy: F32, dx: F32): void;
   logSoftmax(g: Geo, x: F32, y: F32): void;
   logSoftmaxBackward(g: Geo, y: F32, dy: F32, dx: F32): void;
+  batchNormTraining(
+    g: Geo,
+    x: F32,
+    gamma: F32 | null,
+    beta: F32 | null,
+    y: F32,
+    mean: F32,
+    invStd: F32,
+    runningMean: F32 | null,
+    runningVar: F32 | null,
+    eps: number,
+    momentum: number,
+  ): void;
+  batchNormInference(
+    g: Geo,
+    x: F32,
+    gamma: F32 | null,
+    beta: F32 | null,
+    runningMean: F32,
+    runningVar: F32,
+    y: F32,
+    eps: number,
+  ): void;
+  batchNormBackward(
+    g: Geo,
+    x: F32,
+    dy: F32,
+    mean: F32,
+    invStd: F32,
+    gamma: F32 | null,
+    dx: F32 | null,
+    dgamma: F32 | null,
+    dbeta: F32 | null,
+    training: boolean,
+  ): void;
+  globalAvgPool(g: Geo, x: F32, y: F32): void;
+  globalAvgPoolBackward(g: Geo, dy: F32, dx: F32): void;
+  add(a: F32, b: F32, out: F32): void;
+  axpy(x: F32, y: F32, alpha: number): void;
   isa(): Isa;
   availableIsas(): Isa[];
   setIsa(isa: string): void;
@@ -185,6 +225,14 @@ function biasRecord(fn: string, g: BiasGeometry): Geo {
   return biasRec;
 }
 
+function channelRecord(fn: string, g: ChannelGeometry): Geo {
+  requireObject(fn, 'g', 'ChannelGeometry', g);
+  biasRec[0] = g.outer;
+  biasRec[1] = g.channels;
+  biasRec[2] = g.inner;
+  return biasRec;
+}
+
 function rowsRecord(fn: string, g: RowsGeometry): Geo {
   requireObject(fn, 'g', 'RowsGeometry', g);
   rowsRec[0] = g.rows;
@@ -224,6 +272,61 @@ function wrapKernels(a: Addon): Kernels {
     logSoftmax: (g, x, y) => a.logSoftmax(rowsRecord('logSoftmax', g), x, y),
     logSoftmaxBackward: (g, y, dy, dx) =>
       a.logSoftmaxBackward(rowsRecord('logSoftmaxBackward', g), y, dy, dx),
+    batchNormTraining: (
+      g,
+      x,
+      gamma,
+      beta,
+      y,
+      mean,
+      invStd,
+      runningMean,
+      runningVar,
+      eps,
+      momentum,
+    ) =>
+      a.batchNormTraining(
+        channelRecord('batchNormTraining', g),
+        x,
+        gamma,
+        beta,
+        y,
+        mean,
+        invStd,
+        runningMean,
+        runningVar,
+        eps,
+        momentum,
+      ),
+    batchNormInference: (g, x, gamma, beta, runningMean, runningVar, y, eps) =>
+      a.batchNormInference(
+        channelRecord('batchNormInference', g),
+        x,
+        gamma,
+        beta,
+        runningMean,
+        runningVar,
+        y,
+        eps,
+      ),
+    batchNormBackward: (g, x, dy, mean, invStd, gamma, dx, dgamma, dbeta, training) =>
+      a.batchNormBackward(
+        channelRecord('batchNormBackward', g),
+        x,
+        dy,
+        mean,
+        invStd,
+        gamma,
+        dx,
+        dgamma,
+        dbeta,
+        training,
+      ),
+    globalAvgPool: (g, x, y) => a.globalAvgPool(rowsRecord('globalAvgPool', g), x, y),
+    globalAvgPoolBackward: (g, dy, dx) =>
+      a.globalAvgPoolBackward(rowsRecord('globalAvgPoolBackward', g), dy, dx),
+    add: (x, y, out) => a.add(x, y, out),
+    axpy: (x, y, alpha) => a.axpy(x, y, alpha),
   };
 }
 

@@ -51,7 +51,16 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
 
 function ensureWritableDir(dir: string): void {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    // One level at a time: a recursive mkdir can spin forever under pseudo-filesystems like /proc.
+    const missing: string[] = [];
+    let p = dir;
+    while (!fs.existsSync(p)) {
+      missing.unshift(p);
+      const parent = path.dirname(p);
+      if (parent === p) break;
+      p = parent;
+    }
+    for (const m of missing) fs.mkdirSync(m);
     const probe = path.join(dir, `.convnet-write-test-${process.pid}`);
     fs.writeFileSync(probe, '');
     fs.rmSync(probe);

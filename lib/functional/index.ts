@@ -8,6 +8,7 @@ export {
   concat,
   expand,
   flatten,
+  index,
   indexSelect,
   narrow,
   permute,

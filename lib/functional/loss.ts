@@ -47,18 +47,28 @@ interface ClassLayout {
   inner: number;
   /** The input's shape without the class axis: the shape of index targets and of 'none' losses. */
   sampleShape: number[];
+  inputShape: readonly number[];
 }
 
 function classLayout(fn: string, input: Tensor): ClassLayout {
   if (input.ndim === 0) {
     throw new RangeError(`${fn}: input must be [C], [N, C] or [N, C, d1, ...], got a 0-d tensor`);
   }
-  if (input.ndim === 1) return { outer: 1, classes: input.shape[0], inner: 1, sampleShape: [] };
+  if (input.ndim === 1) {
+    return {
+      outer: 1,
+      classes: input.shape[0],
+      inner: 1,
+      sampleShape: [],
+      inputShape: input.shape,
+    };
+  }
   return {
     outer: input.shape[0],
     classes: input.shape[1],
     inner: input.shape.slice(2).reduce((p, d) => p * d, 1),
     sampleShape: [input.shape[0], ...input.shape.slice(2)],
+    inputShape: input.shape,
   };
 }
 
@@ -91,7 +101,7 @@ function checkIndexTarget(
   }
   if (target.ndim !== L.sampleShape.length || target.shape.some((d, i) => d !== L.sampleShape[i])) {
     throw new RangeError(
-      `${fn}: target of class indices must have shape ${formatShape(L.sampleShape)} to match the input, got ${formatShape(target.shape)}`,
+      `${fn}: target of class indices must have shape ${formatShape(L.sampleShape)} to match the input, got ${formatShape(target.shape)} (input shape ${formatShape(L.inputShape)})`,
     );
   }
   const t = target.data;

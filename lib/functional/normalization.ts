@@ -1,5 +1,7 @@
 /** Batch normalization (torch.nn.functional.batch_norm), with its full backward pass. */
 import { recordOp } from '../autograd/engine.js';
+import { kernels } from '../backend/index.js';
+import type { ChannelGeometry } from '../backend/kernels.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { needsGrad, requireFloat, requireVector } from './tensor-checks.js';
 
@@ -83,97 +85,37 @@ export function batchNorm(
       `${fn}: expected more than 1 value per channel when training, got input shape ${formatShape(x.shape)}`,
     );
   }
-  const mean = new Float64Array(C);
-  const invStd = new Float64Array(C);
-  if (training) {
-    for (let c = 0; c < C; c++) {
-      let s = 0;
-      for (let n = 0; n < N; n++) {
-        const o = (n * C + c) * inner;
-        for (let i = 0; i < inner; i++) s += xd[o + i];
-      }
-      const mu = s / M;
-      // Two passes: the one-pass E[x²] - E[x]² loses everything to cancellation when |mean| >> std.
-      let ss = 0;
-      for (let n = 0; n < N; n++) {
-        const o = (n * C + c) * inner;
-        for (let i = 0; i < inner; i++) {
-          const d = xd[o + i] - mu;
-          ss += d * d;
-        }
-      }
-      const variance = ss / M;
-      mean[c] = mu;
-      invStd[c] = 1 / Math.sqrt(variance + eps);
-      if (rm !== null && rv !== null) {
-        rm[c] = (1 - momentum) * rm[c] + momentum * mu;
-        rv[c] = (1 - momentum) * rv[c] + momentum * (ss / (M - 1));
-      }
-    }
-  } else {
-    for (let c = 0; c < C; c++) {
-      mean[c] = (rm as Float32Array)[c];
-      invStd[c] = 1 / Math.sqrt((rv as Float32Array)[c] + eps);
-    }
-  }
-
-  const xhat = new Float32Array(xd.length);
+  const g: ChannelGeometry = { outer: N, channels: C, inner };
+  const k = kernels();
   const yd = new Float32Array(xd.length);
-  for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
-      const o = (n * C + c) * inner;
-      const mu = mean[c];
-      const is = invStd[c];
-      const gm = gamma === null ? 1 : gamma[c];
-      const bt = beta === null ? 0 : beta[c];
-      for (let i = o; i < o + inner; i++) {
-        const h = (xd[i] - mu) * is;
-        xhat[i] = h;
-        yd[i] = h * gm + bt;
-      }
-    }
+  // The statistics x is normalized with, kept for the backward pass: the batch's when training;
+  // otherwise a snapshot of the running ones (a later training step may move them).
+  let mean: Float32Array;
+  let invStd: Float32Array;
+  if (training) {
+    mean = new Float32Array(C);
+    invStd = new Float32Array(C);
+    k.batchNormTraining(g, xd, gamma, beta, yd, mean, invStd, rm, rv, eps, momentum);
+  } else {
+    const runMean = rm as Float32Array;
+    const runVar = rv as Float32Array;
+    k.batchNormInference(g, xd, gamma, beta, runMean, runVar, yd, eps);
+    mean = runMean.slice(0, C);
+    invStd = new Float32Array(C);
+    for (let c = 0; c < C; c++) invStd[c] = 1 / Math.sqrt(runVar[c] + eps);
   }
 
   const inputs: Tensor[] = [x];
   if (gamma !== null) inputs.push(weight as Tensor);
   if (beta !== null) inputs.push(bias as Tensor);
   return recordOp(new Tensor(yd, x.shape), 'batchNorm', inputs, (gy) => {
-    const sumDy = new Float64Array(C);
-    const sumDyXhat = new Float64Array(C);
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const o = (n * C + c) * inner;
-        let s = 0;
-        let sx = 0;
-        for (let i = o; i < o + inner; i++) {
-          s += gy[i];
-          sx += gy[i] * xhat[i];
-        }
-        sumDy[c] += s;
-        sumDyXhat[c] += sx;
-      }
-    }
-    let dx: Float32Array | null = null;
-    if (needsGrad(x)) {
-      dx = new Float32Array(xd.length);
-      for (let n = 0; n < N; n++) {
-        for (let c = 0; c < C; c++) {
-          const o = (n * C + c) * inner;
-          const scale = (gamma === null ? 1 : gamma[c]) * invStd[c];
-          if (training) {
-            // The batch statistics depend on x too: d/dx of (x - mean) * invStd over the batch.
-            const a = sumDy[c] / M;
-            const b = sumDyXhat[c] / M;
-            for (let i = o; i < o + inner; i++) dx[i] = scale * (gy[i] - a - xhat[i] * b);
-          } else {
-            for (let i = o; i < o + inner; i++) dx[i] = scale * gy[i];
-          }
-        }
-      }
-    }
+    const dx = needsGrad(x) ? new Float32Array(xd.length) : null;
+    const dgamma = gamma !== null && needsGrad(weight) ? new Float32Array(C) : null;
+    const dbeta = beta !== null && needsGrad(bias) ? new Float32Array(C) : null;
+    kernels().batchNormBackward(g, xd, gy, mean, invStd, gamma, dx, dgamma, dbeta, training);
     const grads: (Float32Array | null)[] = [dx];
-    if (gamma !== null) grads.push(needsGrad(weight) ? Float32Array.from(sumDyXhat) : null);
-    if (beta !== null) grads.push(needsGrad(bias) ? Float32Array.from(sumDy) : null);
+    if (gamma !== null) grads.push(dgamma);
+    if (beta !== null) grads.push(dbeta);
     return grads;
   });
 }

@@ -107,6 +107,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
   const xd = requireNchw(fn, x);
   const [N, C, H, W] = x.shape;
   const [OH, OW] = adaptiveSize(fn, outputSize, H, W);
+  if (OH === 1 && OW === 1 && H * W > 0) return planeMeans(x, true, 'adaptiveAvgPool2d');
   if (H % OH === 0 && W % OW === 0) {
     // Equal windows: the avgPool2d kernels do exactly this, faster.
     return avgPool2d(x, [H / OH, W / OW]);
@@ -163,20 +164,27 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: AdaptiveSize): Tensor {
  */
 export function globalAvgPool2d(x: Tensor, opts: { keepDims?: boolean } = {}): Tensor {
   const fn = 'globalAvgPool2d';
-  const xd = requireNchw(fn, x);
+  requireNchw(fn, x);
   requireOptions(fn, opts);
+  return planeMeans(x, opts.keepDims === true, 'globalAvgPool2d');
+}
+
+/** The mean of each of x's N*C planes, as [N, C] or [N, C, 1, 1]; x is checked by the caller. */
+function planeMeans(x: Tensor, keepDims: boolean, name: string): Tensor {
+  const xd = x.data as Float32Array;
   const [N, C, H, W] = x.shape;
-  const hw = H * W;
-  const yd = new Float32Array(N * C);
-  for (let p = 0; p < N * C; p++) {
-    let s = 0;
-    for (let i = p * hw; i < (p + 1) * hw; i++) s += xd[i];
-    yd[p] = s / hw;
+  const g = { rows: N * C, cols: H * W };
+  if (g.rows > 0 && g.cols === 0) {
+    throw new RangeError(
+      `${name}: input planes must not be empty (H*W >= 1), got shape ${formatShape(x.shape)}`,
+    );
   }
-  const y = new Tensor(yd, opts.keepDims === true ? [N, C, 1, 1] : [N, C]);
-  return recordOp(y, 'globalAvgPool2d', [x], (gy) => {
+  const yd = new Float32Array(N * C);
+  if (g.rows > 0) kernels().globalAvgPool(g, xd, yd);
+  const y = new Tensor(yd, keepDims ? [N, C, 1, 1] : [N, C]);
+  return recordOp(y, name, [x], (gy) => {
     const dx = new Float32Array(xd.length);
-    for (let p = 0; p < N * C; p++) dx.fill(gy[p] / hw, p * hw, (p + 1) * hw);
+    if (g.rows > 0) kernels().globalAvgPoolBackward(g, gy, dx);
     return [dx];
   });
 }

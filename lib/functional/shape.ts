@@ -1,6 +1,6 @@
 /**
  * Shape operations: reshape/view, flatten, squeeze/unsqueeze, transpose/permute, concat/stack,
- * slice/narrow, indexSelect, expand/broadcastTo; and the broadcasting machinery that the
+ * slice/narrow, indexSelect/index, expand/broadcastTo; and the broadcasting machinery that the
  * elementwise ops, reductions and matmul share (broadcastShapes, sumToShape, rowPlan).
  *
  * Tensor data is always contiguous and row-major. reshape/view/flatten/squeeze/unsqueeze share
@@ -664,8 +664,12 @@ function toIndexArray(fn: string, indices: unknown, size: number): Int32Array {
 export function indexSelect(x: Tensor, axis: number, indices: Indices): Tensor {
   requireTensor('indexSelect', 'x', x);
   const ax = normalizeAxis('indexSelect', 'axis', axis, x.ndim);
+  return gather('indexSelect', x, ax, toIndexArray('indexSelect', indices, x.shape[ax]));
+}
+
+/** The entries at `idx` (already validated) along `ax`, recorded as `name`. */
+function gather(name: string, x: Tensor, ax: number, idx: Int32Array): Tensor {
   const size = x.shape[ax];
-  const idx = toIndexArray('indexSelect', indices, size);
   const outer = shapeSize(x.shape.slice(0, ax));
   const inner = shapeSize(x.shape.slice(ax + 1));
   const outShape = [...x.shape];
@@ -680,7 +684,7 @@ export function indexSelect(x: Tensor, axis: number, indices: Indices): Tensor {
     }
   }
   const result = new Tensor(out, outShape);
-  return recordOp(result, 'indexSelect', [x], (g) => {
+  return recordOp(result, name, [x], (g) => {
     const gx = new Float32Array(x.size);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < idx.length; i++) {
@@ -691,4 +695,28 @@ export function indexSelect(x: Tensor, axis: number, indices: Indices): Tensor {
     }
     return [gx];
   });
+}
+
+/**
+ * Indexing along the first axis, as `x[i]` in PyTorch and NumPy: an integer i (negative counts
+ * from the end, as does a 0-d int32 tensor) gives sample i without the first axis; a list of
+ * indices (numbers, an Int32Array or a 1-D int32 tensor) gives those samples, in that order, as a
+ * batch (indexSelect along axis 0). Both are recorded for autograd.
+ */
+export function index(x: Tensor, i: number | Indices): Tensor {
+  const fn = 'index';
+  requireTensor(fn, 'x', x);
+  if (x.ndim === 0) throw new RangeError(`${fn}: cannot index a 0-d tensor`);
+  const size = x.shape[0];
+  const single = i instanceof Tensor && i.ndim === 0 && i.dtype === 'int32' ? i.data[0] : i;
+  if (typeof single === 'number') {
+    if (!Number.isInteger(single) || single < -size || single >= size) {
+      throw new RangeError(
+        `${fn}: index must be an integer in [${-size}, ${size - 1}] for the first axis of shape ${formatShape(x.shape)}, got ${single}`,
+      );
+    }
+    const row = sliceRange(fn, x, 0, single < 0 ? single + size : single, 1);
+    return reshape(row, x.shape.slice(1));
+  }
+  return gather(fn, x, 0, toIndexArray(fn, i, size));
 }

@@ -162,6 +162,20 @@ double finite_number_arg(const Napi::CallbackInfo& info, size_t index, const cha
   return v;
 }
 
+bool boolean_arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name) {
+  Napi::Env env = info.Env();
+  napi_value value = info[index];
+  napi_valuetype type = napi_undefined;
+  napi_typeof(env, value, &type);
+  if (type != napi_boolean) {
+    throw_type_error(
+        env, std::string(fn) + ": " + name + " must be a boolean, got " + describe(env, value));
+  }
+  bool v = false;
+  napi_get_value_bool(env, value, &v);
+  return v;
+}
+
 void read_fields(const Napi::CallbackInfo& info, size_t index, const char* fn,
                  const char* object_name, const FieldSpec* specs, size_t count, double* out) {
   Napi::Env env = info.Env();

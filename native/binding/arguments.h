@@ -48,6 +48,9 @@ void expect_same_length(Napi::Env env, const Span<float>& array, const Span<floa
 double finite_number_arg(const Napi::CallbackInfo& info, size_t index, const char* fn,
                          const char* name);
 
+// A boolean argument (TypeError otherwise).
+bool boolean_arg(const Napi::CallbackInfo& info, size_t index, const char* fn, const char* name);
+
 // One field of a geometry record, as the TypeScript side writes it into a Float64Array.
 struct FieldSpec {
   const char* name;

@@ -4,8 +4,10 @@
 #include <string>
 
 #include "../core/activation.h"
+#include "../core/batch_norm.h"
 #include "../core/bias_add.h"
 #include "../core/conv2d.h"
+#include "../core/elementwise.h"
 #include "../core/gemm.h"
 #include "../core/pool2d.h"
 #include "../core/softmax.h"
@@ -44,6 +46,8 @@ constexpr FieldSpec kPoolFields[] = {
 constexpr FieldSpec kBiasFields[] = {
     {"outer", 0, kMaxInt, true}, {"channels", 0, kMaxInt, true}, {"inner", 0, kMaxInt, true}};
 constexpr FieldSpec kRowsFields[] = {{"rows", 0, kMaxInt, true}, {"cols", 0, kMaxInt, true}};
+// Global average pooling: a plane of zero elements has no mean.
+constexpr FieldSpec kPlanesFields[] = {{"rows", 0, kMaxInt, true}, {"cols", 1, kMaxInt, true}};
 
 template <size_t N>
 constexpr size_t count_of(const FieldSpec (&)[N]) {
@@ -452,6 +456,190 @@ Napi::Value LogSoftmaxBackward(const Napi::CallbackInfo& info) {
   return rows_backward<log_softmax_backward>(info, "logSoftmaxBackward");
 }
 
+
+// --- batch normalization ----------------------------------------------------------------------
+
+const char kChannelFormula[] = "outer*channels*inner";
+
+double channel_total(const BiasShape& s) {
+  return double(s.outer) * double(s.channels) * double(s.inner);
+}
+
+// eps: finite and >= 0.
+float eps_arg(const Napi::CallbackInfo& info, size_t index, const char* fn) {
+  const double eps = finite_number_arg(info, index, fn, "eps");
+  if (eps < 0) {
+    throw_range_error(info.Env(),
+                      std::string(fn) + ": eps must be >= 0, got " + format_count(eps));
+  }
+  return float(eps);
+}
+
+// A per-channel vector: `channels` elements at least.
+void expect_channels(Napi::Env env, const Span<float>& v, const BiasShape& s, const char* fn,
+                     const char* name) {
+  if (v.data != nullptr) expect_length(env, v, double(s.channels), fn, name, "channels");
+}
+
+Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
+  const char* fn = "batchNormTraining";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const BiasShape s = bias_shape(info, fn);
+    const Span<float> x = float32_arg(info, 1, fn, "x");
+    const Span<float> gamma = float32_arg(info, 2, fn, "gamma", true);
+    const Span<float> beta = float32_arg(info, 3, fn, "beta", true);
+    const Span<float> y = float32_arg(info, 4, fn, "y");
+    const Span<float> mean = float32_arg(info, 5, fn, "mean");
+    const Span<float> inv_std = float32_arg(info, 6, fn, "invStd");
+    const Span<float> running_mean = float32_arg(info, 7, fn, "runningMean", true);
+    const Span<float> running_var = float32_arg(info, 8, fn, "runningVar", true);
+    const float eps = eps_arg(info, 9, fn);
+    const double momentum = finite_number_arg(info, 10, fn, "momentum");
+    if (momentum < 0 || momentum > 1) {
+      throw_range_error(env, std::string(fn) + ": momentum must be in [0, 1], got " +
+                                 format_count(momentum));
+    }
+    // Both or neither: a running mean without its variance cannot be updated consistently.
+    if (running_mean.data == nullptr && running_var.data != nullptr) {
+      throw_type_error(env, std::string(fn) +
+                                ": runningMean must be a Float32Array when runningVar is given "
+                                "(both or neither), got null");
+    }
+    if (running_mean.data != nullptr && running_var.data == nullptr) {
+      throw_type_error(env, std::string(fn) +
+                                ": runningVar must be a Float32Array when runningMean is given "
+                                "(both or neither), got null");
+    }
+    if (s.channels > 0 && double(s.outer) * double(s.inner) < 1) {
+      throw_range_error(env, std::string(fn) +
+                                 ": each channel needs at least 1 value (g.outer * g.inner), got 0");
+    }
+    expect_length(env, x, channel_total(s), fn, "x", kChannelFormula);
+    expect_channels(env, gamma, s, fn, "gamma");
+    expect_channels(env, beta, s, fn, "beta");
+    expect_length(env, y, channel_total(s), fn, "y", kChannelFormula);
+    expect_channels(env, mean, s, fn, "mean");
+    expect_channels(env, inv_std, s, fn, "invStd");
+    expect_channels(env, running_mean, s, fn, "runningMean");
+    expect_channels(env, running_var, s, fn, "runningVar");
+    batch_norm_training(s, eps, float(momentum), x.data, gamma.data, beta.data, y.data, mean.data,
+                        inv_std.data, running_mean.data, running_var.data);
+    return env.Undefined();
+  });
+}
+
+Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
+  const char* fn = "batchNormInference";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const BiasShape s = bias_shape(info, fn);
+    const Span<float> x = float32_arg(info, 1, fn, "x");
+    const Span<float> gamma = float32_arg(info, 2, fn, "gamma", true);
+    const Span<float> beta = float32_arg(info, 3, fn, "beta", true);
+    const Span<float> running_mean = float32_arg(info, 4, fn, "runningMean");
+    const Span<float> running_var = float32_arg(info, 5, fn, "runningVar");
+    const Span<float> y = float32_arg(info, 6, fn, "y");
+    const float eps = eps_arg(info, 7, fn);
+    expect_length(env, x, channel_total(s), fn, "x", kChannelFormula);
+    expect_channels(env, gamma, s, fn, "gamma");
+    expect_channels(env, beta, s, fn, "beta");
+    expect_channels(env, running_mean, s, fn, "runningMean");
+    expect_channels(env, running_var, s, fn, "runningVar");
+    expect_length(env, y, channel_total(s), fn, "y", kChannelFormula);
+    batch_norm_inference(s, eps, x.data, gamma.data, beta.data, running_mean.data,
+                         running_var.data, y.data);
+    return env.Undefined();
+  });
+}
+
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "batchNormBackward";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const BiasShape s = bias_shape(info, fn);
+    const Span<float> x = float32_arg(info, 1, fn, "x");
+    const Span<float> dy = float32_arg(info, 2, fn, "dy");
+    const Span<float> mean = float32_arg(info, 3, fn, "mean");
+    const Span<float> inv_std = float32_arg(info, 4, fn, "invStd");
+    const Span<float> gamma = float32_arg(info, 5, fn, "gamma", true);
+    const Span<float> dx = float32_arg(info, 6, fn, "dx", true);
+    const Span<float> dgamma = float32_arg(info, 7, fn, "dgamma", true);
+    const Span<float> dbeta = float32_arg(info, 8, fn, "dbeta", true);
+    const bool training = boolean_arg(info, 9, fn, "training");
+    expect_length(env, x, channel_total(s), fn, "x", kChannelFormula);
+    expect_length(env, dy, channel_total(s), fn, "dy", kChannelFormula);
+    expect_channels(env, mean, s, fn, "mean");
+    expect_channels(env, inv_std, s, fn, "invStd");
+    expect_channels(env, gamma, s, fn, "gamma");
+    if (dx.data != nullptr) expect_length(env, dx, channel_total(s), fn, "dx", kChannelFormula);
+    expect_channels(env, dgamma, s, fn, "dgamma");
+    expect_channels(env, dbeta, s, fn, "dbeta");
+    batch_norm_backward(s, training, x.data, dy.data, mean.data, inv_std.data, gamma.data, dx.data,
+                        dgamma.data, dbeta.data);
+    return env.Undefined();
+  });
+}
+
+// --- global average pooling -------------------------------------------------------------------
+
+Napi::Value GlobalAvgPool(const Napi::CallbackInfo& info) {
+  const char* fn = "globalAvgPool";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    double f[count_of(kPlanesFields)];
+    read_fields(info, 0, fn, "g", kPlanesFields, count_of(kPlanesFields), f);
+    const int64_t rows = int64_t(f[0]), cols = int64_t(f[1]);
+    const Span<float> x = float32_arg(info, 1, fn, "x");
+    const Span<float> y = float32_arg(info, 2, fn, "y");
+    expect_length(info.Env(), x, double(rows) * double(cols), fn, "x", "rows*cols");
+    expect_length(info.Env(), y, double(rows), fn, "y", "rows");
+    global_avg_pool(rows, cols, x.data, y.data);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value GlobalAvgPoolBackward(const Napi::CallbackInfo& info) {
+  const char* fn = "globalAvgPoolBackward";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    double f[count_of(kPlanesFields)];
+    read_fields(info, 0, fn, "g", kPlanesFields, count_of(kPlanesFields), f);
+    const int64_t rows = int64_t(f[0]), cols = int64_t(f[1]);
+    const Span<float> dy = float32_arg(info, 1, fn, "dy");
+    const Span<float> dx = float32_arg(info, 2, fn, "dx");
+    expect_length(info.Env(), dy, double(rows), fn, "dy", "rows");
+    expect_length(info.Env(), dx, double(rows) * double(cols), fn, "dx", "rows*cols");
+    global_avg_pool_backward(rows, cols, dy.data, dx.data);
+    return info.Env().Undefined();
+  });
+}
+
+// --- arithmetic -------------------------------------------------------------------------------
+
+Napi::Value Add(const Napi::CallbackInfo& info) {
+  const char* fn = "add";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    const Span<float> a = float32_arg(info, 0, fn, "a");
+    const Span<float> b = float32_arg(info, 1, fn, "b");
+    const Span<float> out = float32_arg(info, 2, fn, "out");
+    expect_same_length(info.Env(), b, a, fn, "b", "a");
+    expect_same_length(info.Env(), out, a, fn, "out", "a");
+    add(a.size, a.data, b.data, out.data);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Axpy(const Napi::CallbackInfo& info) {
+  const char* fn = "axpy";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    const Span<float> x = float32_arg(info, 0, fn, "x");
+    const Span<float> y = float32_arg(info, 1, fn, "y");
+    const double alpha = finite_number_arg(info, 2, fn, "alpha");
+    expect_same_length(info.Env(), y, x, fn, "y", "x");
+    axpy(x.size, float(alpha), x.data, y.data);
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 void export_kernels(Napi::Env env, Napi::Object exports) {
@@ -482,6 +670,13 @@ void export_kernels(Napi::Env env, Napi::Object exports) {
       {"softmaxBackward", SoftmaxBackward},
       {"logSoftmax", LogSoftmax},
       {"logSoftmaxBackward", LogSoftmaxBackward},
+      {"batchNormTraining", BatchNormTraining},
+      {"batchNormInference", BatchNormInference},
+      {"batchNormBackward", BatchNormBackward},
+      {"globalAvgPool", GlobalAvgPool},
+      {"globalAvgPoolBackward", GlobalAvgPoolBackward},
+      {"add", Add},
+      {"axpy", Axpy},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
 }

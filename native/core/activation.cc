@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "map_blocks.h"
 #include "thread_pool.h"
 
 namespace convnet {
@@ -20,25 +21,37 @@ void for_chunks(int64_t n, Fn fn) {
 void relu(int64_t n, const float* x, float* y) {
   for_chunks(n, [&](int64_t b, int64_t e) {
     // NaN is kept, as in PyTorch.
-    for (int64_t i = b; i < e; ++i) y[i] = x[i] < 0.0f ? 0.0f : x[i];
+    map_blocks(b, e, y, [&](int64_t i) {
+      const float v = x[i];
+      return v < 0.0f ? 0.0f : v;
+    });
   });
 }
 
 void relu_backward(int64_t n, const float* x, const float* dy, float* dx) {
   for_chunks(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+    map_blocks(b, e, dx, [&](int64_t i) {
+      const float g = dy[i];
+      return x[i] > 0.0f ? g : 0.0f;
+    });
   });
 }
 
 void leaky_relu(int64_t n, const float* x, float* y, float slope) {
   for_chunks(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) y[i] = x[i] < 0.0f ? x[i] * slope : x[i];
+    map_blocks(b, e, y, [&](int64_t i) {
+      const float v = x[i];
+      return v < 0.0f ? v * slope : v;
+    });
   });
 }
 
 void leaky_relu_backward(int64_t n, const float* x, const float* dy, float* dx, float slope) {
   for_chunks(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = x[i] > 0.0f ? dy[i] : dy[i] * slope;
+    map_blocks(b, e, dx, [&](int64_t i) {
+      const float g = dy[i];
+      return x[i] > 0.0f ? g : g * slope;
+    });
   });
 }
 
@@ -59,7 +72,7 @@ void sigmoid(int64_t n, const float* x, float* y) {
 
 void sigmoid_backward(int64_t n, const float* y, const float* dy, float* dx) {
   for_chunks(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+    map_blocks(b, e, dx, [&](int64_t i) { return dy[i] * y[i] * (1.0f - y[i]); });
   });
 }
 
@@ -71,7 +84,7 @@ void tanh_forward(int64_t n, const float* x, float* y) {
 
 void tanh_backward(int64_t n, const float* y, const float* dy, float* dx) {
   for_chunks(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+    map_blocks(b, e, dx, [&](int64_t i) { return dy[i] * (1.0f - y[i] * y[i]); });
   });
 }
 

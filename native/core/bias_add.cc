@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "reduce.h"
 #include "thread_pool.h"
 
 namespace convnet {
@@ -26,10 +27,7 @@ void bias_add_backward(const BiasShape& s, const float* dy, float* dbias) {
     for (int64_t c = begin; c < end; ++c) {
       double sum = 0.0;
       for (int64_t o = 0; o < s.outer; ++o) {
-        const float* row = dy + (o * s.channels + c) * s.inner;
-        float partial = 0.0f;
-        for (int64_t i = 0; i < s.inner; ++i) partial += row[i];
-        sum += partial;
+        sum += sum_floats(dy + (o * s.channels + c) * s.inner, s.inner);
       }
       dbias[c] = float(sum);
     }

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <vector>
 
+#include "conv2d_indirect.h"
 #include "gemm.h"
 #include "im2col.h"
+#include "reduce.h"
 #include "scratch_arena.h"
 #include "thread_pool.h"
 
@@ -66,6 +68,11 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
                     float* y) {
   if (s.out_channels == 0) return;  // nothing to write (and the output size is unbounded)
   const Plan pl = make_plan(s);
+  const KernelConfig& cfg = active_kernel_config();
+  if (!pl.direct && conv2d_forward_indirect_applies(cfg, s)) {
+    conv2d_forward_indirect(cfg, s, x, w, bias, y);
+    return;
+  }
   for_each_task(pl, [&](int64_t t) {
     const int64_t n = t / s.groups, g = t % s.groups;
     const float* xg = x + (n * s.in_channels + g * pl.cg) * pl.hw;
@@ -98,6 +105,11 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
     return;
   }
   const Plan pl = make_plan(s);
+  const KernelConfig& cfg = active_kernel_config();
+  if (!pl.direct && conv2d_backward_input_indirect_applies(cfg, s)) {
+    conv2d_backward_input_indirect(cfg, s, dy, w, dx);
+    return;
+  }
   for_each_task(pl, [&](int64_t t) {
     const int64_t n = t / s.groups, g = t % s.groups;
     const float* dyg = dy + (n * s.out_channels + g * pl.og) * pl.p;
@@ -145,10 +157,7 @@ void bias_grad(const Conv2dShape& s, int64_t p, const float* dy, float* dbias) {
     for (int64_t o = o_begin; o < o_end; ++o) {
       double sum = 0.0;
       for (int64_t n = 0; n < s.batch; ++n) {
-        const float* plane = dy + (n * s.out_channels + o) * p;
-        float partial = 0.0f;
-        for (int64_t i = 0; i < p; ++i) partial += plane[i];
-        sum += partial;
+        sum += sum_floats(dy + (n * s.out_channels + o) * p, p);
       }
       dbias[o] = float(sum);
     }
@@ -162,6 +171,11 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   if (s.out_channels == 0) return;  // dw and dbias are empty
   const Plan pl = make_plan(s);
   if (dbias != nullptr) bias_grad(s, pl.p, dy, dbias);
+  const KernelConfig& cfg = active_kernel_config();
+  if (!pl.direct && conv2d_backward_weight_indirect_applies(cfg, s)) {
+    conv2d_backward_weight_indirect(cfg, s, x, dy, dw);
+    return;
+  }
   const int64_t w_size = s.out_channels * pl.k;
   std::fill(dw, dw + w_size, 0.0f);
   if (!pl.over_tasks) {

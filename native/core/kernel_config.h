@@ -20,10 +20,15 @@ struct KernelConfig {
   int64_t kc;  // depth of a packed panel (an mr x kc sliver of A and kc x nr of B fit in L1)
   int64_t nc;  // columns of B packed per block (a multiple of nr; the block lives in L3)
   FmaPeakProbe fma_peak;
+  // Indirect GEMM with the same mr x nr tile, or null: A rows are then gathered into a packed
+  // panel and gemm_ukernel runs on it (see native/core/indirect_gemm.h).
+  IgemmMicroKernel igemm_ukernel;
 };
 
 // Largest mr * nr over all configs: the size of the stack tile used for edge tiles.
 constexpr int64_t kMaxMicroTile = 8 * 16;
+// Largest mr over all configs: the number of row pointers of an indirect tile.
+constexpr int64_t kMaxMr = 8;
 
 // The config for `isa`, or nullptr if it was not compiled in or the CPU lacks it.
 const KernelConfig* kernel_config_for(Isa isa);

@@ -14,6 +14,14 @@ namespace convnet {
 using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                                  float alpha, float beta);
 
+// The same tile with A read in place through row pointers instead of from a packed panel
+// (indirect GEMM, as XNNPACK's igemm): a(i, p) = a_rows[i][offsets[p]] for 0 <= i < MR. A
+// convolution then needs no im2col: row i points at where output pixel i's receptive field
+// starts, and offsets[p] is the distance of kernel tap p from there (or the other way round).
+// b is 64-byte aligned; a_rows and offsets have no alignment guarantee.
+using IgemmMicroKernel = void (*)(int64_t kc, const float* const* a_rows, const int64_t* offsets,
+                                  const float* b, float* c, int64_t ldc, float alpha, float beta);
+
 // Runs `iterations` rounds of independent multiply-adds that keep the FP units busy and returns
 // a value derived from them (so the loop is not optimized away). Each round is `flops_per_round`
 // floating-point operations.
@@ -40,6 +48,8 @@ extern const int64_t kFmaPeakSse2FlopsPerRound;
 void f32_gemm_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
                         float alpha, float beta);
 float fma_peak_avx2(int64_t iterations);
+void f32_igemm_6x16_avx2(int64_t kc, const float* const* a_rows, const int64_t* offsets,
+                         const float* b, float* c, int64_t ldc, float alpha, float beta);
 extern const int64_t kFmaPeakAvx2FlopsPerRound;
 #endif
 

@@ -24,6 +24,12 @@ void max_pool2d_backward(const Pool2dShape& s, const float* dy, const int32_t* a
 void avg_pool2d(const Pool2dShape& s, const float* x, float* y);
 void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx);
 
+// Global average pooling over `planes` planes of `plane_size` elements each (N * C planes of
+// H * W): y[p] = mean of plane p. plane_size >= 1.
+void global_avg_pool(int64_t planes, int64_t plane_size, const float* x, float* y);
+// dx[p, :] = dy[p] / plane_size (overwritten).
+void global_avg_pool_backward(int64_t planes, int64_t plane_size, const float* dy, float* dx);
+
 }  // namespace convnet
 
 #endif  // CONVNET_CORE_POOL2D_H_

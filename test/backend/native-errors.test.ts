@@ -6,7 +6,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2dGeometry, pool2dGeometry } from '../../lib/backend/geometry.js';
-import type { BiasGeometry, GemmParams, Kernels, RowsGeometry } from '../../lib/backend/kernels.js';
+import type {
+  BiasGeometry,
+  ChannelGeometry,
+  GemmParams,
+  Kernels,
+  RowsGeometry,
+} from '../../lib/backend/kernels.js';
 import { loadNativeBackend, type NativeBackend } from '../../lib/backend/native.js';
 
 let nb: NativeBackend | null = null;
@@ -54,6 +60,7 @@ const pyN = 2 * 3 * 4 * 4;
 const gemmP: GemmParams = { transA: false, transB: true, m: 3, n: 4, k: 5, alpha: 1, beta: 0 };
 const biasG: BiasGeometry = { outer: 2, channels: 3, inner: 4 };
 const rowsG: RowsGeometry = { rows: 3, cols: 5 };
+const chanG: ChannelGeometry = { outer: 2, channels: 3, inner: 4 };
 
 function cases(): Case[] {
   const g = ['g'];
@@ -141,6 +148,48 @@ function cases(): Case[] {
       names: [...g, 'y', 'dy', 'dx'],
       record: 0,
     },
+    {
+      kernel: 'batchNormTraining',
+      args: [chanG, f32(24), f32(3), f32(3), f32(24), f32(3), f32(3), f32(3), f32(3), 1e-5, 0.1],
+      names: [
+        ...g,
+        'x',
+        'gamma',
+        'beta',
+        'y',
+        'mean',
+        'invStd',
+        'runningMean',
+        'runningVar',
+        'eps',
+        'momentum',
+      ],
+      nullable: [2, 3],
+      record: 0,
+    },
+    {
+      kernel: 'batchNormInference',
+      args: [chanG, f32(24), f32(3), f32(3), f32(3), f32(3), f32(24), 1e-5],
+      names: [...g, 'x', 'gamma', 'beta', 'runningMean', 'runningVar', 'y', 'eps'],
+      nullable: [2, 3],
+      record: 0,
+    },
+    {
+      kernel: 'batchNormBackward',
+      args: [chanG, f32(24), f32(24), f32(3), f32(3), f32(3), f32(24), f32(3), f32(3), true],
+      names: [...g, 'x', 'dy', 'mean', 'invStd', 'gamma', 'dx', 'dgamma', 'dbeta', 'training'],
+      nullable: [5, 6, 7, 8],
+      record: 0,
+    },
+    { kernel: 'globalAvgPool', args: [rowsG, f32(15), f32(3)], names: [...g, 'x', 'y'], record: 0 },
+    {
+      kernel: 'globalAvgPoolBackward',
+      args: [rowsG, f32(3), f32(15)],
+      names: [...g, 'dy', 'dx'],
+      record: 0,
+    },
+    { kernel: 'add', args: [f32(10), f32(10), f32(10)], names: ['a', 'b', 'out'] },
+    { kernel: 'axpy', args: [f32(10), f32(10), 2], names: ['x', 'y', 'alpha'] },
   ];
 }
 
@@ -170,6 +219,11 @@ const sizeField: Record<string, string> = {
   softmaxBackward: 'cols',
   logSoftmax: 'cols',
   logSoftmaxBackward: 'rows',
+  batchNormTraining: 'outer',
+  batchNormInference: 'channels',
+  batchNormBackward: 'inner',
+  globalAvgPool: 'rows',
+  globalAvgPoolBackward: 'cols',
 };
 
 describe('native kernels reject bad arguments', () => {
@@ -376,6 +430,85 @@ describe('native kernels reject bad arguments', () => {
       () => nb!.setIsa('avx512' as unknown as 'avx2'),
       RangeError,
       /^setIsa: unknown instruction set 'avx512'/,
+    );
+  });
+
+  it('batch norm: bad scalars, a lone running statistic, an empty channel are errors', () => {
+    const train = (over: Partial<Record<string, unknown>>): void => {
+      const a = {
+        g: chanG as unknown,
+        rm: f32(3) as Float32Array | null,
+        rv: f32(3) as Float32Array | null,
+        eps: 1e-5,
+        momentum: 0.1,
+        ...over,
+      };
+      k.batchNormTraining(
+        a.g as ChannelGeometry,
+        f32(24),
+        null,
+        null,
+        f32(24),
+        f32(3),
+        f32(3),
+        a.rm,
+        a.rv,
+        a.eps,
+        a.momentum,
+      );
+    };
+    train({ rm: null, rv: null });
+    expectError(
+      () => train({ eps: -1 }),
+      RangeError,
+      /^batchNormTraining: eps must be >= 0, got -1$/,
+    );
+    expectError(
+      () => train({ momentum: 1.5 }),
+      RangeError,
+      /^batchNormTraining: momentum must be in \[0, 1\], got 1\.5$/,
+    );
+    expectError(
+      () => train({ rv: null }),
+      TypeError,
+      /^batchNormTraining: runningVar must be a Float32Array when runningMean is given \(both or neither\), got null$/,
+    );
+    expectError(
+      () => train({ g: { outer: 0, channels: 3, inner: 4 } }),
+      RangeError,
+      /^batchNormTraining: each channel needs at least 1 value \(g\.outer \* g\.inner\), got 0$/,
+    );
+    expectError(
+      () => k.batchNormInference(chanG, f32(24), null, null, f32(3), f32(3), f32(24), -0.5),
+      RangeError,
+      /^batchNormInference: eps must be >= 0, got -0\.5$/,
+    );
+    for (const bad of [1, 'true', null, undefined]) {
+      expectError(
+        () =>
+          k.batchNormBackward(
+            chanG,
+            f32(24),
+            f32(24),
+            f32(3),
+            f32(3),
+            null,
+            f32(24),
+            null,
+            null,
+            bad as unknown as boolean,
+          ),
+        TypeError,
+        /^batchNormBackward: training must be a boolean, got /,
+      );
+    }
+  });
+
+  it('globalAvgPool: planes of zero elements are a RangeError', () => {
+    expectError(
+      () => k.globalAvgPool({ rows: 3, cols: 0 }, f32(0), f32(3)),
+      RangeError,
+      /^globalAvgPool: g\.cols must be an integer >= 1, got 0$/,
     );
   });
 

@@ -9,12 +9,18 @@
  */
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { BiasGeometry, Isa, Kernels, RowsGeometry } from '../../lib/backend/kernels.js';
+import type {
+  BiasGeometry,
+  ChannelGeometry,
+  Isa,
+  Kernels,
+  RowsGeometry,
+} from '../../lib/backend/kernels.js';
 import { loadNativeBackend, type NativeBackend } from '../../lib/backend/native.js';
 import { tsKernels as T } from '../../lib/backend/ts/index.js';
 import { expectClose, expectEqualInts, maxAbs, Rng } from '../helpers.js';
 import { conv2dGeometry, pool2dGeometry } from '../../lib/backend/geometry.js';
-import { convCases, gemmCases, poolCases } from './reference.js';
+import { channelShapes, convCases, gemmCases, poolCases } from './reference.js';
 
 let native: NativeBackend | null = null;
 let loadError = '';
@@ -161,6 +167,7 @@ function runSuite(nb: NativeBackend): void {
         convParity(N, use);
         poolParity(N, use);
         elementwiseParity(N, use);
+        normalizationParity(N, use);
       });
     }
   }
@@ -517,6 +524,248 @@ function elementwiseParity(N: Kernels, use: () => void): void {
       expectClose(y.view, expected, 1e-6, 1e-7, name);
     }
   });
+}
+
+function normalizationParity(N: Kernels, use: () => void): void {
+  const eps = 1e-5;
+  const shapes: ChannelGeometry[] = [
+    ...channelShapes,
+    // Split over threads: more than two tasks' worth of channels on each path.
+    { outer: 2, channels: 1000, inner: 50 },
+    { outer: 64, channels: 2000, inner: 1 },
+    { outer: 8, channels: 16, inner: 169 },
+  ];
+  shapes.forEach((g, idx) => {
+    const M = g.outer * g.inner;
+    it(`batch norm [${g.outer}, ${g.channels}, ${g.inner}]: training, inference, backward`, () => {
+      use();
+      const rng = new Rng(800 + idx);
+      const size = g.outer * g.channels * g.inner;
+      const C = g.channels;
+      const x = rng.array(size, -2, 3);
+      const gamma = rng.array(C, 0.5, 1.5);
+      const beta = rng.array(C);
+      const rm = rng.array(C);
+      const rv = rng.array(C, 0.5, 2);
+      const dy = rng.array(size);
+      const off = 1 + (idx % 3);
+      const nx = f32(x, off);
+      const ngamma = f32(gamma, off + 1);
+      const nbeta = f32(beta, off + 2);
+      const ndy = f32(dy, off);
+
+      for (const affine of [true, false]) {
+        const gm = affine ? gamma : null;
+        const bt = affine ? beta : null;
+        const y = new Float32Array(size);
+        const mean = new Float32Array(C);
+        const invStd = new Float32Array(C);
+        const runMean = rm.slice();
+        const runVar = rv.slice();
+        T.batchNormTraining(g, x, gm, bt, y, mean, invStd, runMean, runVar, eps, 0.1);
+        const ny = f32(size, off);
+        const nmean = f32(C, off + 1);
+        const ninv = f32(C, off + 2);
+        const nrm = f32(rm, off);
+        const nrv = f32(rv, off + 1);
+        N.batchNormTraining(
+          g,
+          nx.view,
+          affine ? ngamma.view : null,
+          affine ? nbeta.view : null,
+          ny.view,
+          nmean.view,
+          ninv.view,
+          nrm.view,
+          nrv.view,
+          eps,
+          0.1,
+        );
+        for (const [a, name] of [
+          [ny, 'y'],
+          [nmean, 'mean'],
+          [ninv, 'invStd'],
+          [nrm, 'runningMean'],
+          [nrv, 'runningVar'],
+        ] as const) {
+          a.checkMargins(name);
+        }
+        expectClose(ny.view, y, 1e-4, 1e-5, `y (affine ${affine})`);
+        expectClose(nmean.view, mean, 1e-5, 1e-6, 'mean');
+        expectClose(ninv.view, invStd, 1e-5, 1e-6, 'invStd');
+        expectClose(nrm.view, runMean, 1e-5, 1e-6, 'runningMean');
+        if (M > 1) expectClose(nrv.view, runVar, 1e-5, 1e-6, 'runningVar');
+
+        const dx = new Float32Array(size);
+        const dgamma = new Float32Array(C);
+        const dbeta = new Float32Array(C);
+        T.batchNormBackward(g, x, dy, mean, invStd, gm, dx, dgamma, dbeta, true);
+        const ndx = f32(size, off + 1);
+        const ndg = f32(C, off);
+        const ndb = f32(C, off + 2);
+        N.batchNormBackward(
+          g,
+          nx.view,
+          ndy.view,
+          f32(mean, off).view,
+          f32(invStd, off + 1).view,
+          affine ? ngamma.view : null,
+          ndx.view,
+          ndg.view,
+          ndb.view,
+          true,
+        );
+        ndx.checkMargins('dx');
+        ndg.checkMargins('dgamma');
+        ndb.checkMargins('dbeta');
+        expectClose(ndx.view, dx, 1e-3, 1e-4, 'dx');
+        parityClose(ndg.view, dgamma, M, 'dgamma');
+        parityClose(ndb.view, dbeta, M, 'dbeta');
+      }
+
+      // In place (y = x, dx = dy), no running statistics.
+      const y = new Float32Array(size);
+      const mean = new Float32Array(C);
+      const invStd = new Float32Array(C);
+      T.batchNormTraining(g, x, gamma, beta, y, mean, invStd, null, null, eps, 0.1);
+      const inPlace = f32(x, off);
+      N.batchNormTraining(
+        g,
+        inPlace.view,
+        gamma,
+        beta,
+        inPlace.view,
+        f32(C, 1).view,
+        f32(C, 2).view,
+        null,
+        null,
+        eps,
+        0.1,
+      );
+      inPlace.checkMargins('y in place');
+      expectClose(inPlace.view, y, 1e-4, 1e-5, 'y in place');
+      const dx = new Float32Array(size);
+      T.batchNormBackward(g, x, dy, mean, invStd, gamma, dx, null, null, true);
+      const dyInPlace = f32(dy, off + 1);
+      N.batchNormBackward(
+        g,
+        nx.view,
+        dyInPlace.view,
+        mean,
+        invStd,
+        gamma,
+        dyInPlace.view,
+        null,
+        null,
+        true,
+      );
+      dyInPlace.checkMargins('dx in place');
+      expectClose(dyInPlace.view, dx, 1e-3, 1e-4, 'dx in place (dx = dy)');
+
+      // Inference and its backward.
+      const iy = new Float32Array(size);
+      T.batchNormInference(g, x, gamma, beta, rm, rv, iy, eps);
+      const niy = f32(size, off + 2);
+      N.batchNormInference(
+        g,
+        nx.view,
+        ngamma.view,
+        nbeta.view,
+        f32(rm, 1).view,
+        f32(rv, 2).view,
+        niy.view,
+        eps,
+      );
+      niy.checkMargins('inference y');
+      expectClose(niy.view, iy, 1e-5, 1e-6, 'inference y');
+      const runInv = Float32Array.from(rv, (v) => 1 / Math.sqrt(v + eps));
+      const idx2 = new Float32Array(size);
+      const idg = new Float32Array(C);
+      const idb = new Float32Array(C);
+      T.batchNormBackward(g, x, dy, rm, runInv, gamma, idx2, idg, idb, false);
+      const nidx = f32(size, off);
+      const nidg = f32(C, off + 1);
+      const nidb = f32(C, off + 2);
+      N.batchNormBackward(
+        g,
+        nx.view,
+        ndy.view,
+        rm,
+        runInv,
+        ngamma.view,
+        nidx.view,
+        nidg.view,
+        nidb.view,
+        false,
+      );
+      nidx.checkMargins('inference dx');
+      expectClose(nidx.view, idx2, 1e-5, 1e-6, 'inference dx');
+      parityClose(nidg.view, idg, M, 'inference dgamma');
+      parityClose(nidb.view, idb, M, 'inference dbeta');
+
+      expectUnchanged(nx, x, 'x');
+      expectUnchanged(ngamma, gamma, 'gamma');
+      expectUnchanged(nbeta, beta, 'beta');
+      expectUnchanged(ndy, dy, 'dy');
+    });
+  });
+
+  const planeShapes: RowsGeometry[] = [
+    { rows: 1, cols: 1 },
+    { rows: 6, cols: 49 },
+    { rows: 2048, cols: 49 },
+  ];
+  planeShapes.forEach((g, idx) => {
+    it(`globalAvgPool [${g.rows}, ${g.cols}], forward and backward`, () => {
+      use();
+      const rng = new Rng(850 + idx);
+      const x = rng.array(g.rows * g.cols);
+      const dy = rng.array(g.rows);
+      const y = new Float32Array(g.rows);
+      T.globalAvgPool(g, x, y);
+      const nx = f32(x, 1 + idx);
+      const ny = f32(g.rows, 2);
+      N.globalAvgPool(g, nx.view, ny.view);
+      ny.checkMargins('y');
+      parityClose(ny.view, y, g.cols, 'y');
+      const dx = new Float32Array(g.rows * g.cols);
+      T.globalAvgPoolBackward(g, dy, dx);
+      const ndx = f32(g.rows * g.cols, 3);
+      N.globalAvgPoolBackward(g, f32(dy, 1).view, ndx.view);
+      ndx.checkMargins('dx');
+      expectClose(ndx.view, dx, 1e-6, 1e-8, 'dx');
+      expectUnchanged(nx, x, 'x');
+    });
+  });
+
+  for (const n of [1003, 200_003]) {
+    it(`add and axpy, ${n} elements, out of place and in place`, () => {
+      use();
+      const rng = new Rng(870 + n);
+      const a = rng.array(n);
+      const b = rng.array(n);
+      const want = new Float32Array(n);
+      T.add(a, b, want);
+      const na = f32(a, 1);
+      const nb2 = f32(b, 2);
+      const out = f32(n, 3);
+      N.add(na.view, nb2.view, out.view);
+      out.checkMargins('add');
+      expectClose(out.view, want, 0, 0, 'add');
+      N.add(na.view, nb2.view, na.view);
+      na.checkMargins('add in place');
+      expectClose(na.view, want, 0, 0, 'add in place');
+      for (const alpha of [1, -0.5]) {
+        const y = b.slice();
+        T.axpy(a, y, alpha);
+        const ny = f32(b, 1);
+        N.axpy(f32(a, 2).view, ny.view, alpha);
+        ny.checkMargins('axpy');
+        expectClose(ny.view, y, 1e-6, 1e-7, `axpy alpha ${alpha}`);
+      }
+      expectUnchanged(nb2, b, 'b');
+    });
+  }
 }
 
 describe('native vs ts parity', () => {

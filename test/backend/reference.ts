@@ -5,6 +5,7 @@
  */
 import type {
   BiasGeometry,
+  ChannelGeometry,
   Conv2dGeometry,
   GemmParams,
   Pool2dGeometry,
@@ -345,6 +346,156 @@ export function refLogSoftmaxBackward(g: RowsGeometry, y: Arr, dy: Arr): Float64
   }
   return dx;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Batch normalization. Channel c of a tensor viewed as [outer, channels, inner] holds the values
+// x[(o * channels + c) * inner + i]; its statistics are over all o and i (M = outer * inner).
+
+/** The values of channel c, in order. */
+function channelValues(g: ChannelGeometry, x: Arr, c: number): number[] {
+  const v: number[] = [];
+  for (let o = 0; o < g.outer; o++) {
+    for (let i = 0; i < g.inner; i++) v.push(x[(o * g.channels + c) * g.inner + i]);
+  }
+  return v;
+}
+
+function channelIndex(g: ChannelGeometry, c: number, j: number): number {
+  return (Math.floor(j / g.inner) * g.channels + c) * g.inner + (j % g.inner);
+}
+
+export interface RefBatchNormTraining {
+  y: Float64Array;
+  mean: Float64Array;
+  invStd: Float64Array;
+  runningMean: Float64Array;
+  runningVar: Float64Array;
+}
+
+/** Batch statistics normalize; the running ones move towards the mean and unbiased variance. */
+export function refBatchNormTraining(
+  g: ChannelGeometry,
+  x: Arr,
+  gamma: Arr | null,
+  beta: Arr | null,
+  runningMean: Arr,
+  runningVar: Arr,
+  eps: number,
+  momentum: number,
+): RefBatchNormTraining {
+  const out: RefBatchNormTraining = {
+    y: new Float64Array(g.outer * g.channels * g.inner),
+    mean: new Float64Array(g.channels),
+    invStd: new Float64Array(g.channels),
+    runningMean: new Float64Array(g.channels),
+    runningVar: new Float64Array(g.channels),
+  };
+  for (let c = 0; c < g.channels; c++) {
+    const v = channelValues(g, x, c);
+    const M = v.length;
+    const mu = v.reduce((a, b) => a + b, 0) / M;
+    const sq = v.reduce((a, b) => a + (b - mu) * (b - mu), 0);
+    const variance = sq / M;
+    out.mean[c] = mu;
+    out.invStd[c] = 1 / Math.sqrt(variance + eps);
+    out.runningMean[c] = (1 - momentum) * runningMean[c] + momentum * mu;
+    out.runningVar[c] = (1 - momentum) * runningVar[c] + momentum * (sq / (M - 1));
+    for (let j = 0; j < M; j++) {
+      const xhat = (v[j] - mu) / Math.sqrt(variance + eps);
+      out.y[channelIndex(g, c, j)] =
+        xhat * (gamma === null ? 1 : gamma[c]) + (beta === null ? 0 : beta[c]);
+    }
+  }
+  return out;
+}
+
+export function refBatchNormInference(
+  g: ChannelGeometry,
+  x: Arr,
+  gamma: Arr | null,
+  beta: Arr | null,
+  runningMean: Arr,
+  runningVar: Arr,
+  eps: number,
+): Float64Array {
+  return map(x, (v, idx) => {
+    const c = Math.floor(idx / g.inner) % g.channels;
+    const xhat = (v - runningMean[c]) / Math.sqrt(runningVar[c] + eps);
+    return xhat * (gamma === null ? 1 : gamma[c]) + (beta === null ? 0 : beta[c]);
+  });
+}
+
+/**
+ * The vector-Jacobian product of batch norm, summed term by term from the chain rule rather than
+ * the simplified closed form the kernels use. With y_j = gamma * (x_j - mu) * s + beta,
+ * mu = mean(x), s = (var(x) + eps)^(-1/2) in training (each depends on every x_i of the channel)
+ * or fixed statistics otherwise:
+ *   dy_j/dx_i = gamma * ((delta_ij - dmu/dx_i) * s + (x_j - mu) * ds/dx_i),
+ *   dmu/dx_i = 1/M, ds/dx_i = -s^3 * (x_i - mu) / M.
+ */
+export function refBatchNormBackward(
+  g: ChannelGeometry,
+  x: Arr,
+  dy: Arr,
+  mean: Arr,
+  invStd: Arr,
+  gamma: Arr | null,
+  training: boolean,
+): { dx: Float64Array; dgamma: Float64Array; dbeta: Float64Array } {
+  const dx = new Float64Array(g.outer * g.channels * g.inner);
+  const dgamma = new Float64Array(g.channels);
+  const dbeta = new Float64Array(g.channels);
+  for (let c = 0; c < g.channels; c++) {
+    const v = channelValues(g, x, c);
+    const d = channelValues(g, dy, c);
+    const M = v.length;
+    const mu = mean[c];
+    const s = invStd[c];
+    const gm = gamma === null ? 1 : gamma[c];
+    for (let j = 0; j < M; j++) {
+      dgamma[c] += d[j] * (v[j] - mu) * s;
+      dbeta[c] += d[j];
+    }
+    for (let i = 0; i < M; i++) {
+      let acc = 0;
+      for (let j = 0; j < M; j++) {
+        const dmu = training ? 1 / M : 0;
+        const ds = training ? (-s * s * s * (v[i] - mu)) / M : 0;
+        const jac = gm * (((i === j ? 1 : 0) - dmu) * s + (v[j] - mu) * ds);
+        acc += d[j] * jac;
+      }
+      dx[channelIndex(g, c, i)] = acc;
+    }
+  }
+  return { dx, dgamma, dbeta };
+}
+
+export const refGlobalAvgPool = (g: RowsGeometry, x: Arr): Float64Array => {
+  const y = new Float64Array(g.rows);
+  for (let r = 0; r < g.rows; r++) {
+    for (let j = 0; j < g.cols; j++) y[r] += x[r * g.cols + j] / g.cols;
+  }
+  return y;
+};
+
+export const refGlobalAvgPoolBackward = (g: RowsGeometry, dy: Arr): Float64Array => {
+  const dx = new Float64Array(g.rows * g.cols);
+  for (let i = 0; i < dx.length; i++) dx[i] = dy[Math.floor(i / g.cols)] / g.cols;
+  return dx;
+};
+
+export const refAdd = (a: Arr, b: Arr): Float64Array => map(a, (v, i) => v + b[i]);
+export const refAxpy = (x: Arr, y: Arr, alpha: number): Float64Array =>
+  map(y, (v, i) => v + alpha * x[i]);
+
+/** Channel layouts for the batch-norm suites: NCHW-like, [N, C] (inner 1), a single value per row. */
+export const channelShapes: ChannelGeometry[] = [
+  { outer: 2, channels: 3, inner: 5 },
+  { outer: 7, channels: 4, inner: 1 },
+  { outer: 1, channels: 2, inner: 9 },
+  { outer: 3, channels: 1, inner: 1 },
+  { outer: 4, channels: 5, inner: 13 },
+];
 
 // ---------------------------------------------------------------------------------------------
 // The shapes every kernel suite runs: the awkward ones named, plus seeded random ones.

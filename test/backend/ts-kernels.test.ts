@@ -9,9 +9,17 @@ import type { BiasGeometry, GemmParams, RowsGeometry } from '../../lib/backend/k
 import { tsKernels as K } from '../../lib/backend/ts/index.js';
 import { expectClose, expectEqualInts, maxAbs, nanArray, Rng } from '../helpers.js';
 import {
+  channelShapes,
   convCases,
   gemmCases,
   poolCases,
+  refAdd,
+  refAxpy,
+  refBatchNormBackward,
+  refBatchNormInference,
+  refBatchNormTraining,
+  refGlobalAvgPool,
+  refGlobalAvgPoolBackward,
   refAvgPool2d,
   refAvgPool2dBackward,
   refBiasAdd,
@@ -467,5 +475,193 @@ describe('ts softmax and logSoftmax', () => {
       half,
       Math.fround(-2e4 - Math.log(2)),
     ]);
+  });
+});
+
+describe('ts batch norm', () => {
+  const eps = 1e-5;
+  const momentum = 0.1;
+  channelShapes.forEach((g, idx) => {
+    const M = g.outer * g.inner;
+    for (const affine of [true, false]) {
+      const label = `[${g.outer}, ${g.channels}, ${g.inner}]${affine ? '' : ', no affine'}`;
+      it(`${label}: training forward, running statistics and backward (also dx = dy)`, () => {
+        const rng = new Rng(9700 + idx);
+        const size = g.outer * g.channels * g.inner;
+        const x = rng.array(size, -2, 3);
+        const gamma = affine ? rng.array(g.channels, 0.5, 1.5) : null;
+        const beta = affine ? rng.array(g.channels) : null;
+        const rm = rng.array(g.channels);
+        const rv = rng.array(g.channels, 0.5, 2);
+        const ref = refBatchNormTraining(g, x, gamma, beta, rm, rv, eps, momentum);
+        const y = nanArray(size);
+        const mean = nanArray(g.channels);
+        const invStd = nanArray(g.channels);
+        const runMean = rm.slice();
+        const runVar = rv.slice();
+        K.batchNormTraining(g, x, gamma, beta, y, mean, invStd, runMean, runVar, eps, momentum);
+        expectClose(y, ref.y, 1e-5, 1e-5, 'y');
+        expectClose(mean, ref.mean, 1e-6, 1e-7, 'mean');
+        expectClose(invStd, ref.invStd, 1e-6, 1e-7, 'invStd');
+        expectClose(runMean, ref.runningMean, 1e-6, 1e-7, 'runningMean');
+        if (M > 1) expectClose(runVar, ref.runningVar, 1e-6, 1e-7, 'runningVar');
+        else expect(Number.isNaN(runVar[0])).toBe(true);
+
+        // Without running statistics: the same output, nothing else touched.
+        const y2 = nanArray(size);
+        K.batchNormTraining(g, x, gamma, beta, y2, mean, invStd, null, null, eps, momentum);
+        expectClose(y2, ref.y, 1e-5, 1e-5, 'y (no running statistics)');
+        const inPlace = x.slice();
+        K.batchNormTraining(g, inPlace, gamma, beta, inPlace, mean, invStd, null, null, eps, 0);
+        expectClose(inPlace, ref.y, 1e-5, 1e-5, 'y in place');
+
+        const dy = rng.array(size);
+        const want = refBatchNormBackward(g, x, dy, mean, invStd, gamma, true);
+        const dx = nanArray(size);
+        const dgamma = nanArray(g.channels);
+        const dbeta = nanArray(g.channels);
+        K.batchNormBackward(g, x, dy, mean, invStd, gamma, dx, dgamma, dbeta, true);
+        expectClose(dx, want.dx, 1e-4, 1e-5, 'dx');
+        closeToRef(dgamma, want.dgamma, M, 'dgamma');
+        closeToRef(dbeta, want.dbeta, M, 'dbeta');
+        const dyCopy = dy.slice();
+        K.batchNormBackward(g, x, dyCopy, mean, invStd, gamma, dyCopy, null, null, true);
+        expectClose(dyCopy, want.dx, 1e-4, 1e-5, 'dx in place (dx = dy)');
+      });
+
+      it(`${label}: inference forward and backward`, () => {
+        const rng = new Rng(9750 + idx);
+        const size = g.outer * g.channels * g.inner;
+        const x = rng.array(size, -2, 3);
+        const gamma = affine ? rng.array(g.channels, 0.5, 1.5) : null;
+        const beta = affine ? rng.array(g.channels) : null;
+        const rm = rng.array(g.channels);
+        const rv = rng.array(g.channels, 0.5, 2);
+        const y = nanArray(size);
+        K.batchNormInference(g, x, gamma, beta, rm, rv, y, eps);
+        expectClose(y, refBatchNormInference(g, x, gamma, beta, rm, rv, eps), 1e-5, 1e-6, 'y');
+        const invStd = Float32Array.from(rv, (v) => 1 / Math.sqrt(v + eps));
+        const dy = rng.array(size);
+        const want = refBatchNormBackward(g, x, dy, rm, invStd, gamma, false);
+        const dx = nanArray(size);
+        const dgamma = nanArray(g.channels);
+        const dbeta = nanArray(g.channels);
+        K.batchNormBackward(g, x, dy, rm, invStd, gamma, dx, dgamma, dbeta, false);
+        expectClose(dx, want.dx, 1e-5, 1e-6, 'dx');
+        closeToRef(dgamma, want.dgamma, M, 'dgamma');
+        closeToRef(dbeta, want.dbeta, M, 'dbeta');
+      });
+    }
+  });
+
+  it('keeps full precision when |mean| >> std (two-pass variance)', () => {
+    const g = { outer: 64, channels: 2, inner: 10 };
+    const rng = new Rng(9800);
+    const x = rng.array(1280, -0.01, 0.01).map((v) => v + 1000);
+    const ref = refBatchNormTraining(g, x, null, null, [0, 0], [1, 1], 1e-10, 1);
+    const y = nanArray(1280);
+    const mean = nanArray(2);
+    const invStd = nanArray(2);
+    K.batchNormTraining(g, x, null, null, y, mean, invStd, null, null, 1e-10, 1);
+    // float32 x near 1000 carries ~3e-5 absolute error; y is relative to a std of ~6e-3.
+    expectClose(y, ref.y, 0, 1e-3, 'y');
+  });
+
+  it('rejects bad scalars and a lone running statistic', () => {
+    const g = { outer: 2, channels: 1, inner: 2 };
+    const f = (n: number): Float32Array => new Float32Array(n);
+    expect(() =>
+      K.batchNormTraining(g, f(4), null, null, f(4), f(1), f(1), null, null, -1, 0.1),
+    ).toThrow(/^batchNormTraining: eps must be >= 0, got -1$/);
+    expect(() =>
+      K.batchNormTraining(g, f(4), null, null, f(4), f(1), f(1), null, null, 0, 2),
+    ).toThrow(/^batchNormTraining: momentum must be in \[0, 1\], got 2$/);
+    expect(() =>
+      K.batchNormTraining(g, f(4), null, null, f(4), f(1), f(1), f(1), null, 0, 0.1),
+    ).toThrow(/^batchNormTraining: runningVar must be a Float32Array when runningMean is given/);
+    expect(() =>
+      K.batchNormTraining(
+        { outer: 0, channels: 1, inner: 3 },
+        f(0),
+        null,
+        null,
+        f(0),
+        f(1),
+        f(1),
+        null,
+        null,
+        0,
+        0.1,
+      ),
+    ).toThrow(/^batchNormTraining: each channel needs at least 1 value/);
+    expect(() =>
+      K.batchNormBackward(g, f(4), f(3), f(1), f(1), null, f(4), null, null, true),
+    ).toThrow(/^batchNormBackward: dy must have at least 4 elements, got 3$/);
+  });
+});
+
+describe('ts global average pooling', () => {
+  const shapes: RowsGeometry[] = [
+    { rows: 1, cols: 1 },
+    { rows: 6, cols: 49 },
+    { rows: 5, cols: 3 },
+  ];
+  shapes.forEach((g, idx) => {
+    it(`[${g.rows}, ${g.cols}]: forward and backward`, () => {
+      const rng = new Rng(9900 + idx);
+      const x = rng.array(g.rows * g.cols);
+      const y = nanArray(g.rows);
+      K.globalAvgPool(g, x, y);
+      closeToRef(y, refGlobalAvgPool(g, x), g.cols, 'y');
+      const dy = rng.array(g.rows);
+      const dx = nanArray(g.rows * g.cols);
+      K.globalAvgPoolBackward(g, dy, dx);
+      expectClose(dx, refGlobalAvgPoolBackward(g, dy), 1e-6, 1e-8, 'dx');
+    });
+  });
+
+  it('rejects planes of zero elements', () => {
+    expect(() =>
+      K.globalAvgPool({ rows: 2, cols: 0 }, new Float32Array(0), new Float32Array(2)),
+    ).toThrow(/^globalAvgPool: g\.cols must be an integer >= 1/);
+  });
+});
+
+describe('ts add and axpy', () => {
+  const n = 1003;
+  it('add: out of place and into either input', () => {
+    const rng = new Rng(9950);
+    const a = rng.array(n);
+    const b = rng.array(n);
+    const want = refAdd(a, b);
+    const out = nanArray(n);
+    K.add(a, b, out);
+    expectClose(out, want, 1e-6, 1e-7, 'a + b');
+    const a2 = a.slice();
+    K.add(a2, b, a2);
+    expectClose(a2, want, 1e-6, 1e-7, 'a += b');
+    const b2 = b.slice();
+    K.add(a, b2, b2);
+    expectClose(b2, want, 1e-6, 1e-7, 'b += a');
+  });
+
+  it('axpy: y += alpha * x for alpha 1 and -0.5', () => {
+    const rng = new Rng(9951);
+    const x = rng.array(n);
+    for (const alpha of [1, -0.5]) {
+      const y = rng.array(n);
+      const want = refAxpy(x, y, alpha);
+      K.axpy(x, y, alpha);
+      expectClose(y, want, 1e-6, 1e-7, `axpy alpha ${alpha}`);
+    }
+  });
+
+  it('rejects mismatched lengths and a non-finite alpha', () => {
+    expect(() => K.add(new Float32Array(3), new Float32Array(2), new Float32Array(3))).toThrow(
+      /^add: b must have as many elements as a \(3\), got 2$/,
+    );
+    expect(() => K.axpy(new Float32Array(3), new Float32Array(3), NaN)).toThrow(
+      /^axpy: alpha must be a finite number, got NaN$/,
+    );
   });
 });

@@ -9,6 +9,9 @@ import { TRAIN_FLAGS } from '../../lib/cli/train.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+// A regular file: nothing can be created below it, whoever runs the tests (root included).
+const blocker = path.join(tmp, 'blocker');
+fs.writeFileSync(blocker, '');
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   const out: string[] = [];
@@ -54,7 +57,7 @@ describe('convnet command: bad input is one line and a non-zero exit, before tra
     [['train', '--epochs', 'x'], /^convnet train: --epochs must be a number, got 'x'$/],
     [['train', '--data', '/nonexistent/dir'], /^convnet train: --data \/nonexistent\/dir is not a directory$/],
     [['train', '--model', 'vgg99'], /^convnet train: --model must be one of .*got 'vgg99'$/],
-    [['train', '--out', '/proc/forbidden'], /^convnet train: --out \/proc\/forbidden cannot be written/],
+    [['train', '--out', `${blocker}/out`], /^convnet train: --out .*\/blocker\/out cannot be written: ENOTDIR$/],
     [['frobnicate'], /^convnet frobnicate: unknown command 'frobnicate'/],
     [['eval', '/no/such/model.safetensors'], /^convnet eval: MODEL \/no\/such\/model.safetensors: no such file$/],
   ])('%j', async (argv, msg) => {

@@ -65,3 +65,17 @@ export function tanhBackward(y: Float32Array, dy: Float32Array, dx: Float32Array
     dx[i] = dy[i] * (1 - t * t);
   }
 }
+
+export function add(a: Float32Array, b: Float32Array, out: Float32Array): void {
+  requireSameLength('add', 'b', b, 'a', a);
+  requireSameLength('add', 'out', out, 'a', a);
+  for (let i = 0; i < a.length; i++) out[i] = a[i] + b[i];
+}
+
+export function axpy(x: Float32Array, y: Float32Array, alpha: number): void {
+  requireSameLength('axpy', 'y', y, 'x', x);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) {
+    throw new RangeError(`axpy: alpha must be a finite number, got ${String(alpha)}`);
+  }
+  for (let i = 0; i < x.length; i++) y[i] += alpha * x[i];
+}

@@ -3,9 +3,12 @@
  * the reference the native kernels are tested against. Runs on the calling thread.
  */
 import type { Kernels } from '../kernels.js';
+import { batchNormBackward, batchNormInference, batchNormTraining } from './batch-norm.js';
 import { biasAdd, biasAddBackward } from './bias.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv2d.js';
 import {
+  add,
+  axpy,
   leakyRelu,
   leakyReluBackward,
   relu,
@@ -16,7 +19,14 @@ import {
   tanhBackward,
 } from './elementwise.js';
 import { gemm } from './gemm.js';
-import { avgPool2d, avgPool2dBackward, maxPool2d, maxPool2dBackward } from './pool2d.js';
+import {
+  avgPool2d,
+  avgPool2dBackward,
+  globalAvgPool,
+  globalAvgPoolBackward,
+  maxPool2d,
+  maxPool2dBackward,
+} from './pool2d.js';
 import { logSoftmax, logSoftmaxBackward, softmax, softmaxBackward } from './softmax.js';
 
 export const tsKernels: Kernels = Object.freeze({
@@ -43,4 +53,11 @@ export const tsKernels: Kernels = Object.freeze({
   softmaxBackward,
   logSoftmax,
   logSoftmaxBackward,
+  batchNormTraining,
+  batchNormInference,
+  batchNormBackward,
+  globalAvgPool,
+  globalAvgPoolBackward,
+  add,
+  axpy,
 });

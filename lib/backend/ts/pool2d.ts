@@ -2,7 +2,7 @@
  * 2-D max and average pooling, NCHW, PyTorch semantics (no ceil mode). Each window is clipped
  * to the input once, so padding never wins a max and never enters a sum.
  */
-import type { Pool2dGeometry } from '../kernels.js';
+import type { Pool2dGeometry, RowsGeometry } from '../kernels.js';
 import { requireLength } from './check.js';
 
 function checkPool(
@@ -146,4 +146,34 @@ export function avgPool2dBackward(g: Pool2dGeometry, dy: Float32Array, dx: Float
       }
     }
   }
+}
+
+function checkPlanes(fn: string, g: RowsGeometry): void {
+  if (!(g.cols >= 1)) {
+    throw new RangeError(
+      `${fn}: g.cols must be an integer >= 1, got ${g.cols}`,
+    );
+  }
+}
+
+/** y[r] = mean of row r: global average pooling with rows = N*C planes of cols = H*W. */
+export function globalAvgPool(g: RowsGeometry, x: Float32Array, y: Float32Array): void {
+  const { rows, cols } = g;
+  checkPlanes('globalAvgPool', g);
+  requireLength('globalAvgPool', 'x', x, rows * cols);
+  requireLength('globalAvgPool', 'y', y, rows);
+  for (let r = 0; r < rows; r++) {
+    let s = 0;
+    const start = r * cols;
+    for (let i = start; i < start + cols; i++) s += x[i];
+    y[r] = s / cols;
+  }
+}
+
+export function globalAvgPoolBackward(g: RowsGeometry, dy: Float32Array, dx: Float32Array): void {
+  const { rows, cols } = g;
+  checkPlanes('globalAvgPoolBackward', g);
+  requireLength('globalAvgPoolBackward', 'dy', dy, rows);
+  requireLength('globalAvgPoolBackward', 'dx', dx, rows * cols);
+  for (let r = 0; r < rows; r++) dx.fill(dy[r] / cols, r * cols, (r + 1) * cols);
 }

@@ -1,0 +1,236 @@
+#include "batch_norm.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "reduce.h"
+#include "scratch_arena.h"
+#include "thread_pool.h"
+
+namespace convnet {
+namespace {
+
+// Channels per task: enough that a task touches at least this many elements.
+constexpr int64_t kMinWorkPerTask = 1 << 15;
+
+// Calls fn(c_begin, c_end) over ranges of channels, in parallel. Each channel's statistics are
+// computed by one thread in a fixed order, so results do not depend on the thread count.
+template <class Fn>
+void for_channels(const BiasShape& s, Fn fn) {
+  const int64_t per_channel = std::max<int64_t>(1, s.outer * s.inner);
+  parallel_range(s.channels, std::max<int64_t>(1, kMinWorkPerTask / per_channel), fn);
+}
+
+// y[o, c, :] = (x[o, c, :] - mean) * scale + shift for one channel c.
+void normalize_channel(const BiasShape& s, int64_t c, const float* x, float mean, float scale,
+                       float shift, float* y) {
+  for (int64_t o = 0; o < s.outer; ++o) {
+    const int64_t off = (o * s.channels + c) * s.inner;
+    const float* xs = x + off;
+    float* ys = y + off;
+    for (int64_t i = 0; i < s.inner; ++i) ys[i] = (xs[i] - mean) * scale + shift;
+  }
+}
+
+// [N, C] rows (inner == 1): a channel's values are C apart, so the statistics of channels
+// [c0, c1) are gathered a row at a time into double-precision sums (sum[c - c0]).
+void row_sums(const BiasShape& s, int64_t c0, int64_t c1, const float* x, double* sum) {
+  std::fill(sum, sum + (c1 - c0), 0.0);
+  for (int64_t o = 0; o < s.outer; ++o) {
+    const float* row = x + o * s.channels;
+    for (int64_t c = c0; c < c1; ++c) sum[c - c0] += row[c];
+  }
+}
+
+// sum_sq[c - c0] = sum over rows of (x - mean[c - c0])^2.
+void row_squared_deviations(const BiasShape& s, int64_t c0, int64_t c1, const float* x,
+                            const double* mean, double* sum_sq) {
+  std::fill(sum_sq, sum_sq + (c1 - c0), 0.0);
+  for (int64_t o = 0; o < s.outer; ++o) {
+    const float* row = x + o * s.channels;
+    for (int64_t c = c0; c < c1; ++c) {
+      const double d = double(row[c]) - mean[c - c0];
+      sum_sq[c - c0] += d * d;
+    }
+  }
+}
+
+}  // namespace
+
+void batch_norm_training(const BiasShape& s, float eps, float momentum, const float* x,
+                         const float* gamma, const float* beta, float* y, float* save_mean,
+                         float* save_inv_std, float* running_mean, float* running_var) {
+  const int64_t m = s.outer * s.inner;
+  // stats(c, mean, sum of squared deviations) finishes channel c once its sums are known.
+  auto finish = [&](int64_t c, double mean, double ss) {
+    const double var = ss / double(m);
+    const double inv_std = 1.0 / std::sqrt(var + double(eps));
+    save_mean[c] = float(mean);
+    save_inv_std[c] = float(inv_std);
+    if (running_mean != nullptr) {
+      const double mo = momentum;
+      running_mean[c] = float((1.0 - mo) * running_mean[c] + mo * mean);
+      // The unbiased variance, as PyTorch (M == 1 gives the 0 / 0 NaN it gives).
+      running_var[c] = float((1.0 - mo) * running_var[c] + mo * (ss / double(m - 1)));
+    }
+  };
+  if (s.inner == 1) {
+    for_channels(s, [&](int64_t c0, int64_t c1) {
+      ScratchArena::Scope scope;
+      const int64_t nc = c1 - c0;
+      double* sum = reinterpret_cast<double*>(ScratchArena::local().allocate(nc * sizeof(double)));
+      double* ss = reinterpret_cast<double*>(ScratchArena::local().allocate(nc * sizeof(double)));
+      row_sums(s, c0, c1, x, sum);
+      for (int64_t c = 0; c < nc; ++c) sum[c] /= double(m);  // now the means
+      row_squared_deviations(s, c0, c1, x, sum, ss);
+      for (int64_t c = 0; c < nc; ++c) finish(c0 + c, sum[c], ss[c]);
+      for (int64_t c = c0; c < c1; ++c) {
+        const float g = gamma != nullptr ? gamma[c] : 1.0f;
+        normalize_channel(s, c, x, save_mean[c], g * save_inv_std[c],
+                          beta != nullptr ? beta[c] : 0.0f, y);
+      }
+    });
+    return;
+  }
+  for_channels(s, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      double sum = 0.0;
+      for (int64_t o = 0; o < s.outer; ++o) {
+        sum += sum_floats(x + (o * s.channels + c) * s.inner, s.inner);
+      }
+      const double mean = sum / double(m);
+      // Two passes: E[x^2] - E[x]^2 loses everything to cancellation when |mean| >> std.
+      double ss = 0.0;
+      for (int64_t o = 0; o < s.outer; ++o) {
+        ss += sum_squared_deviations(x + (o * s.channels + c) * s.inner, s.inner, float(mean));
+      }
+      finish(c, mean, ss);
+      const float g = gamma != nullptr ? gamma[c] : 1.0f;
+      normalize_channel(s, c, x, save_mean[c], g * save_inv_std[c],
+                        beta != nullptr ? beta[c] : 0.0f, y);
+    }
+  });
+}
+
+void batch_norm_inference(const BiasShape& s, float eps, const float* x, const float* gamma,
+                          const float* beta, const float* running_mean, const float* running_var,
+                          float* y) {
+  auto scale_of = [&](int64_t c) {
+    const float g = gamma != nullptr ? gamma[c] : 1.0f;
+    return float(double(g) / std::sqrt(double(running_var[c]) + double(eps)));
+  };
+  if (s.inner == 1) {
+    for_channels(s, [&](int64_t c0, int64_t c1) {
+      ScratchArena::Scope scope;
+      float* scale = ScratchArena::local().allocate_floats(c1 - c0);
+      for (int64_t c = c0; c < c1; ++c) scale[c - c0] = scale_of(c);
+      for (int64_t o = 0; o < s.outer; ++o) {
+        const float* xr = x + o * s.channels;
+        float* yr = y + o * s.channels;
+        for (int64_t c = c0; c < c1; ++c) {
+          yr[c] = (xr[c] - running_mean[c]) * scale[c - c0] + (beta != nullptr ? beta[c] : 0.0f);
+        }
+      }
+    });
+    return;
+  }
+  for_channels(s, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      normalize_channel(s, c, x, running_mean[c], scale_of(c), beta != nullptr ? beta[c] : 0.0f,
+                        y);
+    }
+  });
+}
+
+void batch_norm_backward(const BiasShape& s, bool training, const float* x, const float* dy,
+                         const float* mean, const float* inv_std, const float* gamma, float* dx,
+                         float* dgamma, float* dbeta) {
+  const double m = double(s.outer * s.inner);
+  // dx = k_dy * dy - k_x * (x - mean) - k_0, from channel c's sums of dy and dy * (x - mean).
+  auto write_grads = [&](int64_t c, double sum_dy, double dot) {
+    const double is = inv_std[c];
+    if (dgamma != nullptr) dgamma[c] = float(dot * is);
+    if (dbeta != nullptr) dbeta[c] = float(sum_dy);
+  };
+  auto dx_coefficients = [&](int64_t c, double sum_dy, double dot, float* k_dy, float* k_x,
+                             float* k_0) {
+    const double is = inv_std[c];
+    const double g = gamma != nullptr ? double(gamma[c]) : 1.0;
+    *k_dy = float(g * is);
+    if (training) {
+      // xhat * mean(dy * xhat) = (x - mean) * is^2 * dot / M.
+      *k_x = float(g * is * is * is * dot / m);
+      *k_0 = float(g * is * sum_dy / m);
+    } else {
+      *k_x = 0.0f;
+      *k_0 = 0.0f;
+    }
+  };
+  const bool need_sums = training || dgamma != nullptr || dbeta != nullptr;
+  if (s.inner == 1) {
+    for_channels(s, [&](int64_t c0, int64_t c1) {
+      const int64_t nc = c1 - c0;
+      ScratchArena::Scope scope;
+      double* sums = reinterpret_cast<double*>(
+          ScratchArena::local().allocate(size_t(2 * nc) * sizeof(double)));
+      double* sum_dy = sums;
+      double* dot = sums + nc;
+      std::fill(sums, sums + 2 * nc, 0.0);
+      if (need_sums) {
+        for (int64_t o = 0; o < s.outer; ++o) {
+          const float* g = dy + o * s.channels;
+          const float* xr = x + o * s.channels;
+          for (int64_t c = c0; c < c1; ++c) {
+            sum_dy[c - c0] += g[c];
+            dot[c - c0] += double(g[c]) * (double(xr[c]) - double(mean[c]));
+          }
+        }
+      }
+      for (int64_t c = c0; c < c1; ++c) write_grads(c, sum_dy[c - c0], dot[c - c0]);
+      if (dx == nullptr) return;
+      float* k = ScratchArena::local().allocate_floats(3 * nc);
+      for (int64_t c = c0; c < c1; ++c) {
+        dx_coefficients(c, sum_dy[c - c0], dot[c - c0], &k[c - c0], &k[nc + c - c0],
+                        &k[2 * nc + c - c0]);
+      }
+      for (int64_t o = 0; o < s.outer; ++o) {
+        const float* g = dy + o * s.channels;
+        const float* xr = x + o * s.channels;
+        float* d = dx + o * s.channels;
+        for (int64_t c = c0; c < c1; ++c) {
+          const int64_t j = c - c0;
+          d[c] = k[j] * g[c] - k[nc + j] * (xr[c] - mean[c]) - k[2 * nc + j];
+        }
+      }
+    });
+    return;
+  }
+  for_channels(s, [&](int64_t c0, int64_t c1) {
+    for (int64_t c = c0; c < c1; ++c) {
+      const float mu = mean[c];
+      double sum_dy = 0.0, dot = 0.0;
+      if (need_sums) {
+        for (int64_t o = 0; o < s.outer; ++o) {
+          const int64_t off = (o * s.channels + c) * s.inner;
+          float a, b;
+          sum_and_dot_deviations(dy + off, x + off, s.inner, mu, &a, &b);
+          sum_dy += a;
+          dot += b;
+        }
+      }
+      write_grads(c, sum_dy, dot);
+      if (dx == nullptr) continue;
+      float k_dy, k_x, k_0;
+      dx_coefficients(c, sum_dy, dot, &k_dy, &k_x, &k_0);
+      for (int64_t o = 0; o < s.outer; ++o) {
+        const int64_t off = (o * s.channels + c) * s.inner;
+        const float* g = dy + off;
+        const float* xs = x + off;
+        float* d = dx + off;
+        for (int64_t i = 0; i < s.inner; ++i) d[i] = k_dy * g[i] - k_x * (xs[i] - mu) - k_0;
+      }
+    }
+  });
+}
+
+}  // namespace convnet

@@ -1,0 +1,267 @@
+#include "conv2d_indirect.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "indirect_gemm.h"
+#include "scratch_arena.h"
+#include "thread_pool.h"
+
+namespace convnet {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Packed dy^T of a chunk of images stays within about this many bytes (L2-sized), so that the
+// backward-weight tiles stream it from cache.
+constexpr int64_t kWeightGradChunkBytes = 512 * 1024;
+
+struct Geometry {
+  int64_t cg, og;        // channels per group, in and out
+  int64_t k;             // taps per output channel: cg * KH * KW
+  int64_t p;             // output pixels per plane
+  int64_t hp, wp;        // input plane as read: padded when the convolution pads
+  int64_t plane;         // hp * wp
+  bool padded;
+};
+
+Geometry geometry(const Conv2dShape& s) {
+  Geometry g;
+  g.cg = s.in_channels / s.groups;
+  g.og = s.out_channels / s.groups;
+  g.k = g.cg * s.kernel_h * s.kernel_w;
+  g.p = s.out_height * s.out_width;
+  g.padded = s.pad_h > 0 || s.pad_w > 0;
+  g.hp = s.in_height + 2 * s.pad_h;
+  g.wp = s.in_width + 2 * s.pad_w;
+  g.plane = g.hp * g.wp;
+  return g;
+}
+
+// taps[(c * KH + kh) * KW + kw]: where tap (c, kh, kw) sits relative to a receptive field's
+// first element, in an input of planes `plane` apart and rows `row` apart.
+void tap_offsets(const Conv2dShape& s, int64_t cg, int64_t plane, int64_t row, int64_t* taps) {
+  for (int64_t c = 0; c < cg; ++c) {
+    for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+        *taps++ = c * plane + kh * s.dilation_h * row + kw * s.dilation_w;
+      }
+    }
+  }
+}
+
+// Where output pixel p's receptive field starts, relative to its input plane.
+inline int64_t field_start(const Conv2dShape& s, int64_t row, int64_t p) {
+  const int64_t oh = p / s.out_width, ow = p % s.out_width;
+  return oh * s.stride_h * row + ow * s.stride_w;
+}
+
+// Copies `channels` planes of one image into dst with a zero border of the padding.
+void pad_planes(const Conv2dShape& s, const Geometry& g, int64_t channels, const float* src,
+                int64_t src_plane, float* dst) {
+  const int64_t h = s.in_height, w = s.in_width;
+  for (int64_t c = 0; c < channels; ++c) {
+    float* d = dst + c * g.plane;
+    const float* x = src + c * src_plane;
+    std::fill(d, d + s.pad_h * g.wp, 0.0f);
+    for (int64_t r = 0; r < h; ++r) {
+      float* dr = d + (r + s.pad_h) * g.wp;
+      std::fill(dr, dr + s.pad_w, 0.0f);
+      std::memcpy(dr + s.pad_w, x + r * w, size_t(w) * sizeof(float));
+      std::fill(dr + s.pad_w + w, dr + g.wp, 0.0f);
+    }
+    std::fill(d + (s.pad_h + h) * g.wp, d + g.plane, 0.0f);
+  }
+}
+
+}  // namespace
+
+bool conv2d_forward_indirect_applies(const KernelConfig& cfg, const Conv2dShape& s) {
+  const int64_t og = s.out_channels / s.groups;
+  return og * 2 >= cfg.nr && s.batch > 0 && s.in_channels > 0;
+}
+
+void conv2d_forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
+                             const float* w, const float* bias, float* y) {
+  const Geometry g = geometry(s);
+  const int64_t mr = cfg.mr, nr = cfg.nr;
+  const int64_t panels = ceil_div(g.og, nr);
+  const int64_t panel_floats = g.k * nr;
+  const int64_t in_plane = s.in_height * s.in_width;
+  // Rows are read from the padded copy, or from x itself.
+  const int64_t row = g.padded ? g.wp : s.in_width;
+
+  ScratchArena::Scope scope;
+  ScratchArena& arena = ScratchArena::local();
+  int64_t* taps = static_cast<int64_t*>(arena.allocate(size_t(g.k) * sizeof(int64_t)));
+  tap_offsets(s, g.cg, g.padded ? g.plane : in_plane, row, taps);
+  // B = W^T per group: panel q holds output channels [q * nr, q * nr + nr) of the group.
+  float* bp = arena.allocate_floats(s.groups * panels * panel_floats);
+  parallel_range(s.groups * panels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t grp = t / panels, q = t % panels;
+      pack_transposed_panel(nr, g.k, std::min(nr, g.og - q * nr),
+                            w + (grp * g.og + q * nr) * g.k, g.k, bp + t * panel_floats);
+    }
+  });
+
+  // One task per (image, group), split further over pixel tiles when there are too few of them.
+  ThreadPool& pool = ThreadPool::global();
+  const int64_t units = s.batch * s.groups;
+  const int64_t tiles = ceil_div(g.p, mr);
+  const int64_t threads = pool.participants(units * tiles);
+  const int64_t splits =
+      units >= threads ? 1 : std::min<int64_t>(tiles, ceil_div(2 * threads, units));
+  pool.parallel_for(units * splits, [&](int64_t task, int) {
+    const int64_t unit = task / splits, split = task % splits;
+    const int64_t n = unit / s.groups, grp = unit % s.groups;
+    ScratchArena::Scope task_scope;
+    ScratchArena& local = ScratchArena::local();
+    const float* src = x + (n * s.in_channels + grp * g.cg) * in_plane;
+    if (g.padded) {
+      float* xp = local.allocate_floats(g.cg * g.plane);
+      pad_planes(s, g, g.cg, src, in_plane, xp);
+      src = xp;
+    }
+    float* tile = local.allocate_floats(mr * nr);
+    IndirectTile a(cfg, g.k, taps, local.allocate_floats(IndirectTile::scratch_floats(cfg, g.k)));
+    const float* rows[kMaxMr];
+    const float* b_group = bp + grp * panels * panel_floats;
+    float* y_group = y + (n * s.out_channels + grp * g.og) * g.p;
+    for (int64_t ti = tiles * split / splits; ti < tiles * (split + 1) / splits; ++ti) {
+      const int64_t p0 = ti * mr, count = std::min(mr, g.p - p0);
+      // Rows past the last pixel repeat it; their results are dropped.
+      for (int64_t i = 0; i < mr; ++i) {
+        rows[i] = src + field_start(s, row, p0 + std::min(i, count - 1));
+      }
+      a.set_rows(rows);
+      for (int64_t q = 0; q < panels; ++q) {
+        a.multiply(b_group + q * panel_floats, tile, nr, 1.0f, 0.0f);
+        const int64_t cols = std::min(nr, g.og - q * nr);
+        for (int64_t j = 0; j < cols; ++j) {
+          const int64_t o = q * nr + j;
+          const float b = bias != nullptr ? bias[grp * g.og + o] : 0.0f;
+          float* yo = y_group + o * g.p + p0;
+          for (int64_t i = 0; i < count; ++i) yo[i] = tile[i * nr + j] + b;
+        }
+      }
+    }
+  });
+}
+
+bool conv2d_backward_input_indirect_applies(const KernelConfig& cfg, const Conv2dShape& s) {
+  const int64_t cg = s.in_channels / s.groups;
+  return s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= (s.kernel_h - 1) * s.dilation_h &&
+         s.pad_w <= (s.kernel_w - 1) * s.dilation_w && cg * 2 >= cfg.nr && s.batch > 0 &&
+         s.out_channels > 0;
+}
+
+void conv2d_backward_input_indirect(const KernelConfig& cfg, const Conv2dShape& s,
+                                    const float* dy, const float* w, float* dx) {
+  // dx[c, h, w] = sum over o, kh, kw of dy[o, h + pad - kh * dil, ...] * w[o, c, kh, kw]: a
+  // stride-1 convolution of dy padded by (K - 1) * dil - pad, with w'[c, o, kh', kw'] =
+  // w[o, c, K - 1 - kh', K - 1 - kw'] (per group).
+  const int64_t cg = s.in_channels / s.groups, og = s.out_channels / s.groups;
+  const int64_t khw = s.kernel_h * s.kernel_w;
+  ScratchArena::Scope scope;
+  float* wt = ScratchArena::local().allocate_floats(s.out_channels * cg * khw);
+  for (int64_t grp = 0; grp < s.groups; ++grp) {
+    for (int64_t o = 0; o < og; ++o) {
+      for (int64_t c = 0; c < cg; ++c) {
+        const float* src = w + ((grp * og + o) * cg + c) * khw;
+        float* dst = wt + ((grp * cg + c) * og + o) * khw;
+        for (int64_t t = 0; t < khw; ++t) dst[t] = src[khw - 1 - t];
+      }
+    }
+  }
+  Conv2dShape t = s;
+  t.in_channels = s.out_channels;
+  t.in_height = s.out_height;
+  t.in_width = s.out_width;
+  t.out_channels = s.in_channels;
+  t.out_height = s.in_height;
+  t.out_width = s.in_width;
+  t.pad_h = (s.kernel_h - 1) * s.dilation_h - s.pad_h;
+  t.pad_w = (s.kernel_w - 1) * s.dilation_w - s.pad_w;
+  conv2d_forward_indirect(cfg, t, dy, wt, nullptr, dx);
+}
+
+bool conv2d_backward_weight_indirect_applies(const KernelConfig& cfg, const Conv2dShape& s) {
+  const int64_t og = s.out_channels / s.groups;
+  return og * 2 >= cfg.nr && s.batch > 0 && s.in_channels > 0;
+}
+
+void conv2d_backward_weight_indirect(const KernelConfig& cfg, const Conv2dShape& s,
+                                     const float* x, const float* dy, float* dw) {
+  const Geometry g = geometry(s);
+  const int64_t mr = cfg.mr, nr = cfg.nr;
+  const int64_t panels = ceil_div(g.og, nr);
+  const int64_t in_plane = s.in_height * s.in_width;
+  const int64_t row = g.padded ? g.wp : s.in_width;
+  // Images per chunk: their packed dy^T stays within kWeightGradChunkBytes.
+  const int64_t per_image = std::max<int64_t>(1, panels * nr * g.p * int64_t(sizeof(float)));
+  const int64_t chunk = std::clamp<int64_t>(kWeightGradChunkBytes / per_image, 1, s.batch);
+  // The input of image n of a chunk starts image_stride floats after image n - 1.
+  const int64_t image_stride = g.padded ? g.cg * g.plane : s.in_channels * in_plane;
+
+  ScratchArena::Scope scope;
+  ScratchArena& arena = ScratchArena::local();
+  int64_t* taps = static_cast<int64_t*>(arena.allocate(size_t(g.k) * sizeof(int64_t)));
+  tap_offsets(s, g.cg, g.padded ? g.plane : in_plane, row, taps);
+  int64_t* fields = static_cast<int64_t*>(arena.allocate(size_t(chunk * g.p) * sizeof(int64_t)));
+  for (int64_t nl = 0; nl < chunk; ++nl) {
+    for (int64_t p = 0; p < g.p; ++p) fields[nl * g.p + p] = nl * image_stride + field_start(s, row, p);
+  }
+  float* xp = g.padded ? arena.allocate_floats(chunk * g.cg * g.plane) : nullptr;
+  const int64_t depth_max = chunk * g.p;
+  float* bp = arena.allocate_floats(panels * depth_max * nr);
+  const int64_t k_tiles = ceil_div(g.k, mr);
+  ThreadPool& pool = ThreadPool::global();
+
+  for (int64_t grp = 0; grp < s.groups; ++grp) {
+    for (int64_t n0 = 0; n0 < s.batch; n0 += chunk) {
+      const int64_t nb = std::min(chunk, s.batch - n0);
+      const int64_t depth = nb * g.p;
+      // The chunk's dy^T panels (and padded inputs), one image per task.
+      pool.parallel_for(nb, [&](int64_t nl, int) {
+        const int64_t n = n0 + nl;
+        for (int64_t q = 0; q < panels; ++q) {
+          pack_transposed_panel(nr, g.p, std::min(nr, g.og - q * nr),
+                                dy + (n * s.out_channels + grp * g.og + q * nr) * g.p, g.p,
+                                bp + (q * depth_max + nl * g.p) * nr);
+        }
+        if (xp != nullptr) {
+          pad_planes(s, g, g.cg, x + (n * s.in_channels + grp * g.cg) * in_plane, in_plane,
+                     xp + nl * g.cg * g.plane);
+        }
+      });
+      const float* src = xp != nullptr ? xp : x + (n0 * s.in_channels + grp * g.cg) * in_plane;
+      const bool first = n0 == 0;
+      pool.parallel_for(k_tiles, [&](int64_t kt, int) {
+        ScratchArena::Scope task_scope;
+        ScratchArena& local = ScratchArena::local();
+        float* tile = local.allocate_floats(mr * nr);
+        IndirectTile a(cfg, depth, fields,
+                       local.allocate_floats(IndirectTile::scratch_floats(cfg, depth)));
+        const int64_t k0 = kt * mr, count = std::min(mr, g.k - k0);
+        const float* rows[kMaxMr];
+        for (int64_t i = 0; i < mr; ++i) rows[i] = src + taps[k0 + std::min(i, count - 1)];
+        a.set_rows(rows);
+        for (int64_t q = 0; q < panels; ++q) {
+          a.multiply(bp + q * depth_max * nr, tile, nr, 1.0f, 0.0f);
+          const int64_t cols = std::min(nr, g.og - q * nr);
+          for (int64_t j = 0; j < cols; ++j) {
+            float* dwo = dw + (grp * g.og + q * nr + j) * g.k + k0;
+            if (first) {
+              for (int64_t i = 0; i < count; ++i) dwo[i] = tile[i * nr + j];
+            } else {
+              for (int64_t i = 0; i < count; ++i) dwo[i] += tile[i * nr + j];
+            }
+          }
+        }
+      });
+    }
+  }
+}
+
+}  // namespace convnet
