@@ -18,6 +18,7 @@ export * as data from './data/index.js';
 export * as io from './io/index.js';
 export * as train from './train/index.js';
 export * as models from './models/index.js';
+export { concat, stack } from './functional/shape.js';
 export { fit, evaluate, predict } from './train/fit.js';
 export { saveModel, loadModel, saveCheckpoint, loadCheckpoint } from './io/model-file.js';
 export { VERSION } from './version.js';

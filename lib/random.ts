@@ -91,7 +91,9 @@ export class Generator {
 
   setState(state: readonly number[]): void {
     if (!Array.isArray(state) || state.length !== 5) {
-      throw new RangeError(`Generator.setState: state must be an array of 5 numbers, got ${JSON.stringify(state)}`);
+      throw new RangeError(
+        `Generator.setState: state must be an array of 5 numbers, got ${JSON.stringify(state)}`,
+      );
     }
     for (let i = 0; i < 4; i++) this.s[i] = state[i] >>> 0;
     this.spareNormal = Number.isNaN(state[4]) ? null : state[4];

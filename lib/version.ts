@@ -3,7 +3,9 @@ import { packageRoot } from './package-root.js';
 
 function readVersion(): string {
   try {
-    const pkg = JSON.parse(fs.readFileSync(`${packageRoot()}/package.json`, 'utf8')) as { version?: string };
+    const pkg = JSON.parse(fs.readFileSync(`${packageRoot()}/package.json`, 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';

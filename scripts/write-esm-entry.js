@@ -9,7 +9,8 @@ const cjsEntry = path.join(root, 'dist', 'cjs', 'index.js');
 const names = Object.keys(require(cjsEntry)).filter((n) => n !== 'default' && n !== '__esModule');
 const identifier = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 const bad = names.filter((n) => !identifier.test(n));
-if (bad.length > 0) throw new Error(`write-esm-entry: export names that are not identifiers: ${bad}`);
+if (bad.length > 0)
+  throw new Error(`write-esm-entry: export names that are not identifiers: ${bad}`);
 
 const outDir = path.join(root, 'dist', 'esm');
 fs.mkdirSync(outDir, { recursive: true });

@@ -39,8 +39,10 @@ function parseValue(flag: string, spec: FlagSpec, raw: string): string | number 
   if (spec.type === 'int' && !Number.isInteger(v)) {
     throw new UsageError(`--${flag} must be a whole number, got '${raw}'`);
   }
-  if (spec.min !== undefined && v < spec.min) throw new UsageError(`--${flag} must be at least ${spec.min}, got ${raw}`);
-  if (spec.max !== undefined && v > spec.max) throw new UsageError(`--${flag} must be at most ${spec.max}, got ${raw}`);
+  if (spec.min !== undefined && v < spec.min)
+    throw new UsageError(`--${flag} must be at least ${spec.min}, got ${raw}`);
+  if (spec.max !== undefined && v > spec.max)
+    throw new UsageError(`--${flag} must be at most ${spec.max}, got ${raw}`);
   return v;
 }
 
@@ -65,12 +67,17 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
     const name = arg.slice(2, eq === -1 ? undefined : eq);
     const spec = specs[name];
     if (spec === undefined) {
-      throw new UsageError(`unknown option '--${name}'; known: ${Object.keys(specs).map((k) => '--' + k).join(' ')}`);
+      throw new UsageError(
+        `unknown option '--${name}'; known: ${Object.keys(specs)
+          .map((k) => '--' + k)
+          .join(' ')}`,
+      );
     }
     if (spec.type === 'boolean') {
       if (eq !== -1) {
         const raw = arg.slice(eq + 1);
-        if (raw !== 'true' && raw !== 'false') throw new UsageError(`--${name} takes no value or true/false, got '${raw}'`);
+        if (raw !== 'true' && raw !== 'false')
+          throw new UsageError(`--${name} takes no value or true/false, got '${raw}'`);
         flags[name] = raw === 'true';
       } else {
         flags[name] = true;
@@ -93,7 +100,12 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
 
 export function formatFlags(specs: Record<string, FlagSpec>): string {
   const rows = Object.entries(specs).map(([name, s]) => {
-    const value = s.type === 'boolean' ? '' : s.choices ? ` ${s.choices.join('|')}` : ` ${s.type === 'string' ? 'VALUE' : 'N'}`;
+    const value =
+      s.type === 'boolean'
+        ? ''
+        : s.choices
+          ? ` ${s.choices.join('|')}`
+          : ` ${s.type === 'string' ? 'VALUE' : 'N'}`;
     const def = s.default !== undefined && s.type !== 'boolean' ? ` (default ${s.default})` : '';
     return [`  --${name}${value}`, `${s.description}${def}`];
   });

@@ -7,7 +7,7 @@ import { randomSplit } from '../data/dataset.js';
 import { datasets, type MnistDataset } from '../data/datasets.js';
 import { compose, randomCrop, randomHorizontalFlip } from '../data/transforms.js';
 import { loadCheckpoint, saveCheckpoint, saveModel } from '../io/model-file.js';
-import { createModel, modelNames } from '../models/registry.js';
+import { createModel, modelNames, zooEntries } from '../models/registry.js';
 import { ACTIVATIONS } from '../models/activation.js';
 import type { Module } from '../nn/module.js';
 import { Adam } from '../optim/adam.js';
@@ -31,11 +31,12 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
   epochs: { type: 'int', min: 1, description: 'training epochs', default: 5 },
   'batch-size': { type: 'int', min: 1, description: 'samples per batch', default: 64 },
   optimizer: { type: 'string', choices: ['sgd', 'momentum', 'nesterov', 'adam'], description: 'optimizer', default: 'adam' },
-  lr: { type: 'number', min: 0, description: 'learning rate (default 1e-3 for adam, 0.05 for the SGD family)' },
+  lr: { type: 'number', min: 0, description: 'learning rate (default 2e-3 for adam, 0.05 for the SGD family)' },
   'weight-decay': { type: 'number', min: 0, description: 'L2 weight decay', default: 0 },
   dropout: { type: 'number', min: 0, max: 0.99, description: 'dropout probability (simple-cnn)' },
   activation: { type: 'string', choices: ACTIVATIONS, description: 'activation function' },
-  width: { type: 'int', min: 1, description: 'channels of the first conv (simple-cnn)' },
+  width: { type: 'int', min: 1, description: 'channels of the first conv (simple-cnn) or stage (resnet20...resnet110)' },
+  stem: { type: 'string', choices: ['cifar', 'imagenet'], description: "first layers of the ImageNet-size models (resnet18..., densenet...); default 'cifar', made for 28x28 images" },
   schedule: { type: 'string', choices: ['cosine', 'step', 'none'], description: 'learning-rate schedule over the epochs', default: 'cosine' },
   augment: { type: 'boolean', description: 'random crops (padding 2) and horizontal flips' },
   'val-split': { type: 'number', min: 0, max: 0.5, description: 'fraction of training data held out for validation', default: 0.1 },
@@ -84,7 +85,7 @@ function loadData(flags: ParsedArgs['flags']): { train: MnistDataset; test: Mnis
 function makeOptimizer(model: Module, flags: ParsedArgs['flags']): Optimizer {
   const kind = flags.optimizer as string;
   const weightDecay = flags['weight-decay'] as number;
-  if (kind === 'adam') return new Adam(model.parameters(), { lr: (flags.lr as number | undefined) ?? 1e-3, weightDecay });
+  if (kind === 'adam') return new Adam(model.parameters(), { lr: (flags.lr as number | undefined) ?? 2e-3, weightDecay });
   const lr = (flags.lr as number | undefined) ?? 0.05;
   const momentum = kind === 'sgd' ? 0 : 0.9;
   return new SGD(model.parameters(), { lr, momentum, nesterov: kind === 'nesterov', weightDecay });
@@ -95,6 +96,29 @@ function makeScheduler(opt: Optimizer, flags: ParsedArgs['flags']): LRScheduler 
   if (flags.schedule === 'cosine') return new CosineAnnealingLR(opt, { tMax: epochs });
   if (flags.schedule === 'step') return new StepLR(opt, { stepSize: Math.max(1, Math.floor(epochs / 3)), gamma: 0.1 });
   return undefined;
+}
+
+/**
+ * The builder options of a training run: the model-shaping flags, and what the data needs from
+ * models built for other data — one input channel and ten classes (the ImageNet-size zoo defaults
+ * to 3 and 1000) and, for 28x28 images, the CIFAR stem (the ImageNet one would shrink them to 7x7
+ * before the first block).
+ */
+export function modelOptionsFor(modelName: string, flags: ParsedArgs['flags']): Record<string, unknown> {
+  const defaults = zooEntries().find((e) => e.name === modelName)?.defaults ?? {};
+  const options: Record<string, unknown> = {};
+  if (flags.dropout !== undefined) options.dropout = flags.dropout;
+  if (flags.activation !== undefined) options.activation = flags.activation;
+  if (flags.width !== undefined) options.width = flags.width;
+  if ('inChannels' in defaults && defaults.inChannels !== 1) options.inChannels = 1;
+  if ('numClasses' in defaults && defaults.numClasses !== 10) options.numClasses = 10;
+  if ('stem' in defaults) {
+    const stem = (flags.stem as string | undefined) ?? 'cifar';
+    if (stem !== defaults.stem) options.stem = stem;
+  } else if (flags.stem !== undefined) {
+    throw new UsageError(`--stem applies to the ImageNet-size models (resnet18, ..., densenet201), not ${modelName}`);
+  }
+  return options;
 }
 
 export interface TrainSummary {
@@ -133,10 +157,7 @@ export async function runTrain(args: ParsedArgs, log: (s: string) => void = cons
   const nVal = Math.round(source.length * valFraction);
   const [trainPart, valPart] = randomSplit(source, [source.length - nVal, nVal], { seed });
 
-  const modelOptions: Record<string, unknown> = {};
-  if (flags.dropout !== undefined) modelOptions.dropout = flags.dropout;
-  if (flags.activation !== undefined) modelOptions.activation = flags.activation;
-  if (flags.width !== undefined) modelOptions.width = flags.width;
+  const modelOptions = modelOptionsFor(modelName, flags);
   const model = createModel(modelName, modelOptions);
   const optimizer = makeOptimizer(model, flags);
   const scheduler = makeScheduler(optimizer, flags);

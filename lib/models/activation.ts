@@ -18,6 +18,8 @@ export function makeActivation(fn: string, name: string): Module {
     case 'linear':
       return new Identity();
     default:
-      throw new RangeError(`${fn}: activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(name)}`);
+      throw new RangeError(
+        `${fn}: activation must be one of ${ACTIVATIONS.join(', ')}, got ${JSON.stringify(name)}`,
+      );
   }
 }

@@ -70,7 +70,8 @@ interface Resolved {
 
 function bool(fn: string, name: string, v: unknown): boolean {
   if (v === undefined) return false;
-  if (typeof v !== 'boolean') throw new TypeError(`${fn}: ${name} must be a boolean, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'boolean')
+    throw new TypeError(`${fn}: ${name} must be a boolean, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -78,7 +79,9 @@ function resolve(fn: string, depth: number, opts: CifarResNetOptions | undefined
   const o = opts ?? {};
   checkOptions(fn, o, CIFAR_RESNET_OPTION_NAMES);
   if (!Number.isInteger(depth) || depth < 8 || (depth - 2) % 6 !== 0) {
-    throw new RangeError(`${fn}: depth must be 6n + 2 for a positive integer n (20, 32, 44, 56, 110, ...), got ${JSON.stringify(depth)}`);
+    throw new RangeError(
+      `${fn}: depth must be 6n + 2 for a positive integer n (20, 32, 44, 56, 110, ...), got ${JSON.stringify(depth)}`,
+    );
   }
   return {
     depth,
@@ -141,7 +144,8 @@ export class CifarResNet extends Module {
 
   forward(x: Tensor): Tensor {
     const name = `CifarResNet(depth ${this.depth})`;
-    if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new RangeError(
         `${name}: expected 4-D NCHW input with ${this.inChannels} channels, got shape ${formatShape(x.shape)}`,
@@ -177,7 +181,11 @@ export const resnet56 = (opts?: CifarResNetOptions): CifarResNet => build('resne
 export const resnet110 = (opts?: CifarResNetOptions): CifarResNet => build('resnet110', 110, opts);
 
 /** Parameters and multiply-adds per image at an input shape [C, H, W], without building the model. */
-export function cifarResnetStats(depth: number, opts: CifarResNetOptions | undefined, inputShape: readonly number[]): ArchStats {
+export function cifarResnetStats(
+  depth: number,
+  opts: CifarResNetOptions | undefined,
+  inputShape: readonly number[],
+): ArchStats {
   const cfg = resolve('cifarResnetStats', depth, opts);
   const [c, h, wd] = inputShape;
   const t = new ArchTally(c, h, wd);

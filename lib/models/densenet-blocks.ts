@@ -23,7 +23,10 @@ export interface DenseLayerOptions {
 
 const LAYER_OPTIONS = ['growthRate', 'bnSize', 'dropRate'];
 
-function layerOptions(owner: string, opts: DenseLayerOptions | undefined): Required<DenseLayerOptions> {
+function layerOptions(
+  owner: string,
+  opts: DenseLayerOptions | undefined,
+): Required<DenseLayerOptions> {
   const o = opts ?? {};
   checkOptions(owner, o, LAYER_OPTIONS);
   return {
@@ -34,8 +37,10 @@ function layerOptions(owner: string, opts: DenseLayerOptions | undefined): Requi
 }
 
 function require4d(name: string, x: unknown): Tensor {
-  if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
-  if (x.ndim !== 4) throw new RangeError(`${name}: expected 4-D NCHW input, got shape ${formatShape(x.shape)}`);
+  if (!(x instanceof Tensor))
+    throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+  if (x.ndim !== 4)
+    throw new RangeError(`${name}: expected 4-D NCHW input, got shape ${formatShape(x.shape)}`);
   return x;
 }
 
@@ -73,7 +78,8 @@ export class DenseLayer extends Module {
   /** inputs: the block's input and every earlier layer's output, concatenated here along channels. */
   forward(...inputs: Tensor[]): Tensor {
     const name = `DenseLayer(${this.numInputFeatures}->${this.growthRate})`;
-    if (inputs.length === 0) throw new RangeError(`${name}: expected at least one input tensor, got none`);
+    if (inputs.length === 0)
+      throw new RangeError(`${name}: expected at least one input tensor, got none`);
     inputs.forEach((t) => require4d(name, t));
     const x = inputs.length === 1 ? inputs[0] : concat(inputs, 1);
     if (x.shape[1] !== this.numInputFeatures) {
@@ -107,7 +113,10 @@ export class DenseBlock extends Module {
     this.numLayers = positiveInt('DenseBlock', 'numLayers', numLayers);
     this.numInputFeatures = positiveInt('DenseBlock', 'numInputFeatures', numInputFeatures);
     for (let i = 0; i < numLayers; i++) {
-      this.registerModule(`denselayer${i + 1}`, new DenseLayer(numInputFeatures + i * o.growthRate, o));
+      this.registerModule(
+        `denselayer${i + 1}`,
+        new DenseLayer(numInputFeatures + i * o.growthRate, o),
+      );
     }
     this.outChannels = numInputFeatures + numLayers * o.growthRate;
   }
@@ -116,10 +125,13 @@ export class DenseBlock extends Module {
     const name = `DenseBlock(${this.numInputFeatures}->${this.outChannels})`;
     require4d(name, x);
     if (x.shape[1] !== this.numInputFeatures) {
-      throw new RangeError(`${name}: expected input with ${this.numInputFeatures} channels, got shape ${formatShape(x.shape)}`);
+      throw new RangeError(
+        `${name}: expected input with ${this.numInputFeatures} channels, got shape ${formatShape(x.shape)}`,
+      );
     }
     const features: Tensor[] = [x];
-    for (const layer of this.children()) features.push((layer.call as (...t: Tensor[]) => Tensor)(...features));
+    for (const layer of this.children())
+      features.push((layer.call as (...t: Tensor[]) => Tensor)(...features));
     return concat(features, 1);
   }
 
@@ -143,7 +155,10 @@ export class Transition extends Module {
     this.numOutputFeatures = positiveInt('Transition', 'numOutputFeatures', numOutputFeatures);
     this.registerModule('norm', new BatchNorm2d(numInputFeatures));
     this.registerModule('relu', new ReLU());
-    this.registerModule('conv', new Conv2d(numInputFeatures, numOutputFeatures, 1, { bias: false }));
+    this.registerModule(
+      'conv',
+      new Conv2d(numInputFeatures, numOutputFeatures, 1, { bias: false }),
+    );
     this.registerModule('pool', new AvgPool2d(2, { stride: 2 }));
   }
 

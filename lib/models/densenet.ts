@@ -59,10 +59,22 @@ interface Resolved {
 
 function resolve(fn: string, config: DenseNetConfig | undefined): Resolved {
   const c = config ?? {};
-  checkOptions(fn, c, ['growthRate', 'blockConfig', 'numInitFeatures', 'bnSize', ...DENSENET_OPTION_NAMES]);
+  checkOptions(fn, c, [
+    'growthRate',
+    'blockConfig',
+    'numInitFeatures',
+    'bnSize',
+    ...DENSENET_OPTION_NAMES,
+  ]);
   const blocks = c.blockConfig ?? [6, 12, 24, 16];
-  if (!Array.isArray(blocks) || blocks.length === 0 || !blocks.every((n) => Number.isInteger(n) && n >= 1)) {
-    throw new RangeError(`${fn}: blockConfig must be a non-empty array of positive integers, got ${JSON.stringify(blocks)}`);
+  if (
+    !Array.isArray(blocks) ||
+    blocks.length === 0 ||
+    !blocks.every((n) => Number.isInteger(n) && n >= 1)
+  ) {
+    throw new RangeError(
+      `${fn}: blockConfig must be a non-empty array of positive integers, got ${JSON.stringify(blocks)}`,
+    );
   }
   return {
     growthRate: positiveInt(fn, 'growthRate', c.growthRate ?? 32),
@@ -93,7 +105,11 @@ export class DenseNet extends Module {
     const stem: Record<string, Module> =
       cfg.stem === 'imagenet'
         ? {
-            conv0: new Conv2d(cfg.inChannels, cfg.numInitFeatures, 7, { stride: 2, padding: 3, bias: false }),
+            conv0: new Conv2d(cfg.inChannels, cfg.numInitFeatures, 7, {
+              stride: 2,
+              padding: 3,
+              bias: false,
+            }),
             norm0: new BatchNorm2d(cfg.numInitFeatures),
             relu0: new ReLU(),
             pool0: new MaxPool2d(3, { stride: 2, padding: 1 }),
@@ -106,7 +122,11 @@ export class DenseNet extends Module {
     const features = new Sequential(stem);
     let channels = cfg.numInitFeatures;
     cfg.blockConfig.forEach((numLayers, i) => {
-      const block = new DenseBlock(numLayers, channels, { growthRate: cfg.growthRate, bnSize: cfg.bnSize, dropRate: cfg.dropRate });
+      const block = new DenseBlock(numLayers, channels, {
+        growthRate: cfg.growthRate,
+        bnSize: cfg.bnSize,
+        dropRate: cfg.dropRate,
+      });
       features.add(block, `denseblock${i + 1}`);
       channels = block.outChannels;
       if (i !== cfg.blockConfig.length - 1) {
@@ -123,7 +143,8 @@ export class DenseNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (!(x instanceof Tensor)) throw new TypeError(`DenseNet: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`DenseNet: input must be a Tensor, got ${typeof x}`);
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new RangeError(
         `DenseNet: expected 4-D NCHW input with ${this.inChannels} channels, got shape ${formatShape(x.shape)}`,
@@ -134,18 +155,30 @@ export class DenseNet extends Module {
 }
 
 /** Parameters and multiply-adds per image at an input shape [C, H, W], without building the model. */
-export function densenetStats(config: DenseNetConfig | undefined, inputShape: readonly number[]): ArchStats {
+export function densenetStats(
+  config: DenseNetConfig | undefined,
+  inputShape: readonly number[],
+): ArchStats {
   const cfg = resolve('densenetStats', config);
   const [c, h, w] = inputShape;
   const t = new ArchTally(c, h, w);
-  if (cfg.stem === 'imagenet') t.conv(cfg.numInitFeatures, 7, { stride: 2, padding: 3 }).norm().pool(3, 2, 1);
+  if (cfg.stem === 'imagenet')
+    t.conv(cfg.numInitFeatures, 7, { stride: 2, padding: 3 }).norm().pool(3, 2, 1);
   else t.conv(cfg.numInitFeatures, 3, { padding: 1 }).norm();
   cfg.blockConfig.forEach((numLayers, i) => {
     for (let l = 0; l < numLayers; l++) {
-      const layer = t.branch().norm().conv(cfg.bnSize * cfg.growthRate, 1).norm().conv(cfg.growthRate, 3, { padding: 1 });
+      const layer = t
+        .branch()
+        .norm()
+        .conv(cfg.bnSize * cfg.growthRate, 1)
+        .norm()
+        .conv(cfg.growthRate, 3, { padding: 1 });
       t.merge(layer).concatChannels(cfg.growthRate);
     }
-    if (i !== cfg.blockConfig.length - 1) t.norm().conv(Math.floor(t.channels / 2), 1).pool(2, 2);
+    if (i !== cfg.blockConfig.length - 1)
+      t.norm()
+        .conv(Math.floor(t.channels / 2), 1)
+        .pool(2, 2);
   });
   t.norm().globalPool().linear(cfg.numClasses);
   return { params: t.params, macs: t.macs };
@@ -161,7 +194,9 @@ export const DENSENET_PRESETS: Readonly<Record<string, DenseNetConfig>> = {
 /** Builds a preset of DENSENET_PRESETS; errors name `fn` (default: the preset's name). */
 export function densenetPreset(preset: string, opts?: DenseNetOptions, fn = preset): DenseNet {
   if (!Object.hasOwn(DENSENET_PRESETS, preset)) {
-    throw new RangeError(`${fn}: unknown preset ${JSON.stringify(preset)}; known: ${Object.keys(DENSENET_PRESETS).join(', ')}`);
+    throw new RangeError(
+      `${fn}: unknown preset ${JSON.stringify(preset)}; known: ${Object.keys(DENSENET_PRESETS).join(', ')}`,
+    );
   }
   const o = opts ?? {};
   checkOptions(fn, o, DENSENET_OPTION_NAMES);
@@ -171,8 +206,11 @@ export function densenetPreset(preset: string, opts?: DenseNetOptions, fn = pres
 }
 
 /** DenseNet-121: blocks [6, 12, 24, 16], growth 32; 7,978,856 parameters with 1000 classes. */
-export const densenet121 = (opts?: DenseNetOptions): DenseNet => densenetPreset('densenet121', opts);
+export const densenet121 = (opts?: DenseNetOptions): DenseNet =>
+  densenetPreset('densenet121', opts);
 /** DenseNet-169: blocks [6, 12, 32, 32]; 14,149,480 parameters. */
-export const densenet169 = (opts?: DenseNetOptions): DenseNet => densenetPreset('densenet169', opts);
+export const densenet169 = (opts?: DenseNetOptions): DenseNet =>
+  densenetPreset('densenet169', opts);
 /** DenseNet-201: blocks [6, 12, 48, 32]; 20,013,928 parameters. */
-export const densenet201 = (opts?: DenseNetOptions): DenseNet => densenetPreset('densenet201', opts);
+export const densenet201 = (opts?: DenseNetOptions): DenseNet =>
+  densenetPreset('densenet201', opts);

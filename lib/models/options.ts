@@ -6,7 +6,9 @@ export function checkOptions(fn: string, opts: unknown, known: readonly string[]
   }
   const unknown = Object.keys(opts).filter((k) => !known.includes(k));
   if (unknown.length > 0) {
-    throw new RangeError(`${fn}: unknown option(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+    throw new RangeError(
+      `${fn}: unknown option(s) ${unknown.join(', ')}; known: ${known.join(', ')}`,
+    );
   }
 }
 
@@ -24,9 +26,16 @@ export function probability(fn: string, name: string, v: unknown): number {
   return v;
 }
 
-export function oneOf<T extends string>(fn: string, name: string, v: unknown, allowed: readonly T[]): T {
+export function oneOf<T extends string>(
+  fn: string,
+  name: string,
+  v: unknown,
+  allowed: readonly T[],
+): T {
   if (!allowed.includes(v as T)) {
-    throw new RangeError(`${fn}: ${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+    throw new RangeError(
+      `${fn}: ${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`,
+    );
   }
   return v as T;
 }

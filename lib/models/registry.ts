@@ -76,7 +76,7 @@ const RESNET_DESCRIPTIONS: Record<string, string> = {
 for (const [name, preset] of Object.entries(RESNET_PRESETS)) {
   registerModel({
     name,
-    description: `${RESNET_DESCRIPTIONS[name]}; stem 'imagenet' or 'cifar'`,
+    description: RESNET_DESCRIPTIONS[name],
     build: (o) => resnetPreset(name, o as ResNetOptions),
     defaults: { numClasses: 1000, inChannels: 3, stem: 'imagenet', zeroInitResidual: false },
     inputShape: stemInput,
@@ -97,7 +97,7 @@ const CIFAR_BUILDERS: [number, (o?: CifarResNetOptions) => CifarResNet][] = [
 for (const [depth, builder] of CIFAR_BUILDERS) {
   registerModel({
     name: `resnet${depth}`,
-    description: `CIFAR ResNet-${depth} (He et al. 2015): 3 stages of ${(depth - 2) / 6} basic blocks, 16/32/64 channels, option-A shortcuts`,
+    description: `CIFAR ResNet-${depth} (He et al. 2015): 3 x ${(depth - 2) / 6} basic blocks, 16/32/64 channels, option-A shortcuts`,
     build: (o) => builder(o as CifarResNetOptions),
     defaults: { numClasses: 10, inChannels: 3, shortcut: 'A', width: 16, zeroInitResidual: false, plain: false, preact: false },
     inputShape: (o) => [typeof o.inChannels === 'number' ? o.inChannels : 3, 32, 32],

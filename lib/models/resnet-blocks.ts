@@ -117,7 +117,8 @@ export class ZeroPadShortcut extends Module {
 
   forward(x: Tensor): Tensor {
     const name = `ZeroPadShortcut(${this.inChannels}->${this.outChannels})`;
-    if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
     if (x.ndim !== 4 || x.shape[1] !== this.inChannels) {
       throw new RangeError(
         `${name}: expected 4-D NCHW input with ${this.inChannels} channels, got shape ${formatShape(x.shape)}`,
@@ -144,14 +145,16 @@ export class ZeroPadShortcut extends Module {
 function makeShortcut(cfg: BlockConfig, outChannels: number, withNorm: boolean): Module | null {
   if (!cfg.residual) return null;
   if (cfg.stride === 1 && cfg.inplanes === outChannels) return null;
-  if (cfg.shortcut === 'zero-pad') return new ZeroPadShortcut(cfg.inplanes, outChannels, cfg.stride);
+  if (cfg.shortcut === 'zero-pad')
+    return new ZeroPadShortcut(cfg.inplanes, outChannels, cfg.stride);
   const proj = conv1x1(cfg.inplanes, outChannels, cfg.stride);
   return withNorm ? new Sequential(proj, new BatchNorm2d(outChannels)) : new Sequential(proj);
 }
 
 function checkBlockInput(block: ResidualBlock, x: unknown): Tensor {
   const name = `${block.typeName}(${block.inplanes}->${block.outChannels})`;
-  if (!(x instanceof Tensor)) throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
+  if (!(x instanceof Tensor))
+    throw new TypeError(`${name}: input must be a Tensor, got ${typeof x}`);
   if (x.ndim !== 4 || x.shape[1] !== block.inplanes) {
     throw new RangeError(
       `${name}: expected 4-D NCHW input with ${block.inplanes} channels, got shape ${formatShape(x.shape)}`,

@@ -37,7 +37,12 @@ export interface ResNetOptions {
   zeroInitResidual?: boolean;
 }
 
-export const RESNET_OPTION_NAMES = ['numClasses', 'inChannels', 'stem', 'zeroInitResidual'] as const;
+export const RESNET_OPTION_NAMES = [
+  'numClasses',
+  'inChannels',
+  'stem',
+  'zeroInitResidual',
+] as const;
 
 /** A ResNet's architecture: torchvision's ResNet(block, layers, groups, width_per_group). */
 export interface ResNetConfig extends ResNetOptions {
@@ -67,8 +72,14 @@ function resolveConfig(fn: string, config: ResNetConfig): ResolvedConfig {
   checkOptions(fn, config, ['block', 'layers', 'groups', 'widthPerGroup', ...RESNET_OPTION_NAMES]);
   const block = oneOf(fn, 'block', config.block, ['basic', 'bottleneck'] as const);
   const layers = config.layers;
-  if (!Array.isArray(layers) || layers.length !== 4 || !layers.every((n) => Number.isInteger(n) && n >= 1)) {
-    throw new RangeError(`${fn}: layers must be 4 positive integers (blocks per stage), got ${JSON.stringify(layers)}`);
+  if (
+    !Array.isArray(layers) ||
+    layers.length !== 4 ||
+    !layers.every((n) => Number.isInteger(n) && n >= 1)
+  ) {
+    throw new RangeError(
+      `${fn}: layers must be 4 positive integers (blocks per stage), got ${JSON.stringify(layers)}`,
+    );
   }
   const zero = config.zeroInitResidual ?? false;
   if (typeof zero !== 'boolean') {
@@ -129,7 +140,11 @@ export class ResNet extends Module {
         const block =
           cfg.block === 'basic'
             ? new BasicBlock(inplanes, planes, { stride })
-            : new Bottleneck(inplanes, planes, { stride, groups: cfg.groups, baseWidth: cfg.widthPerGroup });
+            : new Bottleneck(inplanes, planes, {
+                stride,
+                groups: cfg.groups,
+                baseWidth: cfg.widthPerGroup,
+              });
         stage.add(block);
         inplanes = planes * Block.expansion;
       }
@@ -144,7 +159,8 @@ export class ResNet extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (!(x instanceof Tensor)) throw new TypeError(`ResNet: input must be a Tensor, got ${typeof x}`);
+    if (!(x instanceof Tensor))
+      throw new TypeError(`ResNet: input must be a Tensor, got ${typeof x}`);
     if (x.ndim !== 4 || x.shape[1] !== this.config.inChannels) {
       throw new RangeError(
         `ResNet: expected 4-D NCHW input with ${this.config.inChannels} channels, got shape ${formatShape(x.shape)}`,
@@ -169,7 +185,8 @@ export function resnetStats(config: ResNetConfig, inputShape: readonly number[])
     for (let b = 0; b < cfg.layers[i]; b++) {
       const stride = b === 0 && i > 0 ? 2 : 1;
       const out = planes * expansion;
-      const shortcut = stride !== 1 || t.channels !== out ? t.branch().conv(out, 1, { stride }).norm() : null;
+      const shortcut =
+        stride !== 1 || t.channels !== out ? t.branch().conv(out, 1, { stride }).norm() : null;
       if (cfg.block === 'basic') {
         t.conv(planes, 3, { stride, padding: 1 }).norm().conv(planes, 3, { padding: 1 }).norm();
       } else {
@@ -208,7 +225,9 @@ export const RESNET_PRESETS: Readonly<Record<string, Preset>> = {
 /** Builds a preset of RESNET_PRESETS; errors name `fn` (default: the preset's name). */
 export function resnetPreset(preset: string, opts?: ResNetOptions, fn = preset): ResNet {
   if (!Object.hasOwn(RESNET_PRESETS, preset)) {
-    throw new RangeError(`${fn}: unknown preset ${JSON.stringify(preset)}; known: ${Object.keys(RESNET_PRESETS).join(', ')}`);
+    throw new RangeError(
+      `${fn}: unknown preset ${JSON.stringify(preset)}; known: ${Object.keys(RESNET_PRESETS).join(', ')}`,
+    );
   }
   const o = opts ?? {};
   checkOptions(fn, o, RESNET_OPTION_NAMES);

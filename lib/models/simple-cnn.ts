@@ -28,7 +28,15 @@ export interface SimpleCnnOptions {
  */
 export function simpleCnn(opts: SimpleCnnOptions = {}): Sequential {
   const fn = 'simpleCnn';
-  checkOptions(fn, opts, ['inChannels', 'numClasses', 'inputSize', 'width', 'hidden', 'activation', 'dropout']);
+  checkOptions(fn, opts, [
+    'inChannels',
+    'numClasses',
+    'inputSize',
+    'width',
+    'hidden',
+    'activation',
+    'dropout',
+  ]);
   const inChannels = positiveInt(fn, 'inChannels', opts.inChannels ?? 1);
   const numClasses = positiveInt(fn, 'numClasses', opts.numClasses ?? 10);
   const inputSize = positiveInt(fn, 'inputSize', opts.inputSize ?? 28);

@@ -110,11 +110,15 @@ export class EarlyStopping implements Callback {
     this.monitor = opts.monitor ?? 'valLoss';
     this.patience = opts.patience ?? 5;
     if (!Number.isInteger(this.patience) || this.patience < 0) {
-      throw new RangeError(`earlyStopping: patience must be a non-negative integer, got ${opts.patience}`);
+      throw new RangeError(
+        `earlyStopping: patience must be a non-negative integer, got ${opts.patience}`,
+      );
     }
     const minDelta = opts.minDelta ?? 0;
     if (!(minDelta >= 0)) {
-      throw new RangeError(`earlyStopping: minDelta must be a non-negative number, got ${opts.minDelta}`);
+      throw new RangeError(
+        `earlyStopping: minDelta must be a non-negative number, got ${opts.minDelta}`,
+      );
     }
     this.tracker = new BestTracker(resolveMode(this.monitor, opts.mode ?? 'auto'), minDelta);
     this.restoreBestWeights = opts.restoreBestWeights ?? false;
@@ -146,7 +150,8 @@ export class EarlyStopping implements Callback {
   }
 
   onTrainEnd(ctx: TrainContext): void {
-    if (this.restoreBestWeights && this.bestWeights !== null) ctx.model.loadStateDict(this.bestWeights);
+    if (this.restoreBestWeights && this.bestWeights !== null)
+      ctx.model.loadStateDict(this.bestWeights);
   }
 }
 
@@ -155,7 +160,11 @@ export function earlyStopping(opts: EarlyStoppingOptions = {}): EarlyStopping {
 }
 
 /** Saves a checkpoint; fit's callers pass the saving function (io/checkpoint.ts provides one). */
-export type CheckpointWriter = (ctx: TrainContext, epoch: number, logs: EpochLogs) => void | Promise<void>;
+export type CheckpointWriter = (
+  ctx: TrainContext,
+  epoch: number,
+  logs: EpochLogs,
+) => void | Promise<void>;
 
 export interface ModelCheckpointOptions {
   /** Write only when the monitored value improves (default false: every epoch). */
@@ -215,7 +224,9 @@ export class SchedulerStep implements Callback {
   ) {
     this.interval = opts.interval ?? 'epoch';
     if (this.interval !== 'epoch' && this.interval !== 'batch') {
-      throw new RangeError(`schedulerStep: interval must be 'epoch' or 'batch', got ${JSON.stringify(opts.interval)}`);
+      throw new RangeError(
+        `schedulerStep: interval must be 'epoch' or 'batch', got ${JSON.stringify(opts.interval)}`,
+      );
     }
   }
   onBatchEnd(): void {
@@ -223,11 +234,15 @@ export class SchedulerStep implements Callback {
   }
   onEpochEnd(_epoch: number, logs: EpochLogs): void {
     if (this.interval !== 'epoch') return;
-    if (this.opts.monitor !== undefined) this.scheduler.step(readMonitored('schedulerStep', this.opts.monitor, logs));
+    if (this.opts.monitor !== undefined)
+      this.scheduler.step(readMonitored('schedulerStep', this.opts.monitor, logs));
     else this.scheduler.step();
   }
 }
 
-export function schedulerStep(scheduler: SchedulerLike, opts?: SchedulerStepOptions): SchedulerStep {
+export function schedulerStep(
+  scheduler: SchedulerLike,
+  opts?: SchedulerStepOptions,
+): SchedulerStep {
   return new SchedulerStep(scheduler, opts);
 }

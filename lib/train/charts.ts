@@ -90,7 +90,9 @@ function linePanel(
       .filter((p): p is string => p !== null);
     const dash = s.dashed ? ' stroke-dasharray="6 4"' : '';
     if (pts.length > 1) {
-      parts.push(`<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`);
+      parts.push(
+        `<polyline points="${pts.join(' ')}" fill="none" stroke="${s.color}" stroke-width="2"${dash}/>`,
+      );
     }
     for (const p of pts) {
       const [cx, cy] = p.split(',');
@@ -122,9 +124,15 @@ export function trainingCurvesSvg(h: CurveHistory, title = 'Training curves'): s
     lossSeries.push({ name: 'validation loss', values: h.valLoss, color: '#ff7f0e', dashed: true });
   }
   const accSeries: Series[] = [];
-  if (h.accuracy?.length) accSeries.push({ name: 'training accuracy', values: h.accuracy, color: '#1f77b4' });
+  if (h.accuracy?.length)
+    accSeries.push({ name: 'training accuracy', values: h.accuracy, color: '#1f77b4' });
   if (h.valAccuracy?.length) {
-    accSeries.push({ name: 'validation accuracy', values: h.valAccuracy, color: '#ff7f0e', dashed: true });
+    accSeries.push({
+      name: 'validation accuracy',
+      values: h.valAccuracy,
+      color: '#ff7f0e',
+      dashed: true,
+    });
   }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height + 30}" viewBox="0 0 ${width} ${height + 30}" font-family="sans-serif">`,
@@ -167,7 +175,10 @@ export function confusionMatrixSvg(
       const v = matrix[i][j];
       const a = v / max;
       const shade = Math.round(255 - a * 200);
-      const fill = i === j ? `rgb(${shade},${Math.round(255 - a * 120)},${shade})` : `rgb(255,${shade},${shade})`;
+      const fill =
+        i === j
+          ? `rgb(${shade},${Math.round(255 - a * 120)},${shade})`
+          : `rgb(255,${shade},${shade})`;
       parts.push(
         `<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${fill}" stroke="#ccc"/>`,
         `<text x="${left + j * cell + cell / 2}" y="${top + i * cell + cell / 2}" text-anchor="middle" dominant-baseline="middle" font-size="11">${v}</text>`,

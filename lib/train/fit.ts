@@ -72,24 +72,34 @@ function countBatches(src: BatchSource): number {
 
 function checkFitOptions(opts: FitOptions): void {
   if (opts === null || typeof opts !== 'object') {
-    throw new TypeError(`fit: options must be an object, got ${opts === null ? 'null' : typeof opts}`);
+    throw new TypeError(
+      `fit: options must be an object, got ${opts === null ? 'null' : typeof opts}`,
+    );
   }
   if (!Number.isInteger(opts.epochs) || opts.epochs < 1) {
     throw new RangeError(`fit: epochs must be a positive integer, got ${opts.epochs}`);
   }
   if (opts.train === undefined || typeof opts.train[Symbol.iterator] !== 'function') {
-    throw new TypeError('fit: train must be a DataLoader or an iterable of { inputs, targets } batches');
+    throw new TypeError(
+      'fit: train must be a DataLoader or an iterable of { inputs, targets } batches',
+    );
   }
   if (opts.optimizer === undefined || typeof opts.optimizer.step !== 'function') {
-    throw new TypeError('fit: optimizer must be an Optimizer (e.g. new optim.SGD(model.parameters(), { lr }))');
+    throw new TypeError(
+      'fit: optimizer must be an Optimizer (e.g. new optim.SGD(model.parameters(), { lr }))',
+    );
   }
   const initial = opts.initialEpoch ?? 0;
   if (!Number.isInteger(initial) || initial < 0 || initial > opts.epochs) {
-    throw new RangeError(`fit: initialEpoch must be an integer in [0, ${opts.epochs}], got ${opts.initialEpoch}`);
+    throw new RangeError(
+      `fit: initialEpoch must be an integer in [0, ${opts.epochs}], got ${opts.initialEpoch}`,
+    );
   }
   const initialBatch = opts.initialBatch ?? 0;
   if (!Number.isInteger(initialBatch) || initialBatch < 0) {
-    throw new RangeError(`fit: initialBatch must be a non-negative integer, got ${opts.initialBatch}`);
+    throw new RangeError(
+      `fit: initialBatch must be a non-negative integer, got ${opts.initialBatch}`,
+    );
   }
 }
 
@@ -111,7 +121,9 @@ export async function fit(model: Module, opts: FitOptions): Promise<FitResult> {
   const metricNames = opts.metrics ?? ['accuracy'];
   const callbacks = [...(opts.callbacks ?? [])];
   if (opts.scheduler !== undefined) {
-    callbacks.unshift(new SchedulerStep(opts.scheduler, { interval: opts.schedulerInterval ?? 'epoch' }));
+    callbacks.unshift(
+      new SchedulerStep(opts.scheduler, { interval: opts.schedulerInterval ?? 'epoch' }),
+    );
   }
   const stepsPerEpoch = countBatches(opts.train);
   const ctx: TrainContext = {
@@ -154,7 +166,9 @@ export async function fit(model: Module, opts: FitOptions): Promise<FitResult> {
         const output = model.call(inputs);
         const loss = lossFn(output, targets);
         if (loss.size !== 1) {
-          throw new RangeError(`fit: the loss must be a one-element tensor, got shape ${formatShape(loss.shape)}`);
+          throw new RangeError(
+            `fit: the loss must be a one-element tensor, got shape ${formatShape(loss.shape)}`,
+          );
         }
         const lossValue = loss.item();
         if (!Number.isFinite(lossValue)) {
@@ -180,7 +194,8 @@ export async function fit(model: Module, opts: FitOptions): Promise<FitResult> {
       const logs = { epoch, ...tracker.result() } as EpochLogs;
       if (opts.validation !== undefined) {
         const v = await evaluate(model, opts.validation, { loss: lossFn, metrics: metricNames });
-        for (const [k, val] of Object.entries(v)) logs[`val${k[0].toUpperCase()}${k.slice(1)}`] = val;
+        for (const [k, val] of Object.entries(v))
+          logs[`val${k[0].toUpperCase()}${k.slice(1)}`] = val;
       }
       logs.lr = opts.optimizer.paramGroups[0].lr;
       logs.time = (performance.now() - epochStart) / 1000;
@@ -191,7 +206,12 @@ export async function fit(model: Module, opts: FitOptions): Promise<FitResult> {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
   }
-  return { history: ctx.history, stopReason: ctx.stopReason, seconds: (performance.now() - start) / 1000, next };
+  return {
+    history: ctx.history,
+    stopReason: ctx.stopReason,
+    seconds: (performance.now() - start) / 1000,
+    next,
+  };
 }
 
 export interface EvaluateOptions {
@@ -231,7 +251,9 @@ export function predict(model: Module, inputs: Tensor, opts: { batchSize?: numbe
     throw new RangeError(`predict: batchSize must be a positive integer, got ${opts.batchSize}`);
   }
   if (inputs.ndim < 1 || inputs.shape[0] < 1) {
-    throw new RangeError(`predict: inputs must have a batch dimension, got shape ${formatShape(inputs.shape)}`);
+    throw new RangeError(
+      `predict: inputs must have a batch dimension, got shape ${formatShape(inputs.shape)}`,
+    );
   }
   const n = inputs.shape[0];
   const per = inputs.size / n;
@@ -242,7 +264,10 @@ export function predict(model: Module, inputs: Tensor, opts: { batchSize?: numbe
       const parts: Tensor[] = [];
       for (let i = 0; i < n; i += batchSize) {
         const b = Math.min(batchSize, n - i);
-        const x = new Tensor(inputs.data.subarray(i * per, (i + b) * per), [b, ...inputs.shape.slice(1)]);
+        const x = new Tensor(inputs.data.subarray(i * per, (i + b) * per), [
+          b,
+          ...inputs.shape.slice(1),
+        ]);
         parts.push(model.call(x));
       }
       if (parts.length === 1) return parts[0];

@@ -1,5 +1,14 @@
 /** Training: fit / evaluate / predict, callbacks, metrics and pictures of a run. */
-export { fit, evaluate, predict, type FitOptions, type FitResult, type EvaluateOptions, type LossFn, type BatchSource } from './fit.js';
+export {
+  fit,
+  evaluate,
+  predict,
+  type FitOptions,
+  type FitResult,
+  type EvaluateOptions,
+  type LossFn,
+  type BatchSource,
+} from './fit.js';
 export {
   EarlyStopping,
   earlyStopping,
@@ -19,5 +28,11 @@ export {
 } from './callbacks.js';
 export { ProgressBar, progressBar, formatDuration, type ProgressBarOptions } from './progress.js';
 export { MetricsLogger, metricsLogger, type MetricsLoggerOptions } from './logger.js';
-export { accuracy, topKAccuracy, confusionMatrix, predictClasses, MetricTracker } from './metrics.js';
+export {
+  accuracy,
+  topKAccuracy,
+  confusionMatrix,
+  predictClasses,
+  MetricTracker,
+} from './metrics.js';
 export { trainingCurvesSvg, confusionMatrixSvg, type CurveHistory } from './charts.js';

@@ -18,7 +18,9 @@ export class MetricsLogger implements Callback {
     private readonly opts: MetricsLoggerOptions = {},
   ) {
     if (typeof path !== 'string' || path === '') {
-      throw new TypeError(`metricsLogger: path must be a non-empty string, got ${JSON.stringify(path)}`);
+      throw new TypeError(
+        `metricsLogger: path must be a non-empty string, got ${JSON.stringify(path)}`,
+      );
     }
     this.format = opts.format ?? (path.endsWith('.csv') ? 'csv' : 'jsonl');
   }
@@ -42,7 +44,10 @@ export class MetricsLogger implements Callback {
       this.columns = Object.keys(logs);
       fs.appendFileSync(this.path, this.columns.join(',') + '\n');
     }
-    fs.appendFileSync(this.path, this.columns.map((c) => (c in logs ? String(logs[c]) : '')).join(',') + '\n');
+    fs.appendFileSync(
+      this.path,
+      this.columns.map((c) => (c in logs ? String(logs[c]) : '')).join(',') + '\n',
+    );
   }
 }
 

@@ -7,7 +7,9 @@ import { Tensor, formatShape } from '../tensor.js';
 
 function checkLogitsTargets(fn: string, logits: Tensor, targets: Tensor): [number, number] {
   if (logits.ndim !== 2) {
-    throw new RangeError(`${fn}: logits must be 2-D [N, C], got shape ${formatShape(logits.shape)}`);
+    throw new RangeError(
+      `${fn}: logits must be 2-D [N, C], got shape ${formatShape(logits.shape)}`,
+    );
   }
   const [n, c] = logits.shape;
   if (targets.ndim !== 1 || targets.shape[0] !== n) {
@@ -21,7 +23,9 @@ function checkLogitsTargets(fn: string, logits: Tensor, targets: Tensor): [numbe
 /** Index of the largest logit in each row. */
 export function predictClasses(logits: Tensor): Int32Array {
   if (logits.ndim !== 2) {
-    throw new RangeError(`predictClasses: logits must be 2-D [N, C], got shape ${formatShape(logits.shape)}`);
+    throw new RangeError(
+      `predictClasses: logits must be 2-D [N, C], got shape ${formatShape(logits.shape)}`,
+    );
   }
   const [n, c] = logits.shape;
   const d = logits.data;
@@ -84,7 +88,9 @@ export function confusionMatrix(
     );
   }
   if (!Number.isInteger(numClasses) || numClasses < 1) {
-    throw new RangeError(`confusionMatrix: numClasses must be a positive integer, got ${numClasses}`);
+    throw new RangeError(
+      `confusionMatrix: numClasses must be a positive integer, got ${numClasses}`,
+    );
   }
   const m = Array.from({ length: numClasses }, () => new Array<number>(numClasses).fill(0));
   for (let i = 0; i < predicted.length; i++) {
@@ -107,7 +113,9 @@ export function parseMetricName(name: string): number {
   if (name === 'accuracy') return 1;
   const m = /^top([1-9][0-9]*)$/.exec(name);
   if (m === null) {
-    throw new RangeError(`metrics: unknown metric '${name}', expected 'accuracy' or 'top<k>' such as 'top5'`);
+    throw new RangeError(
+      `metrics: unknown metric '${name}', expected 'accuracy' or 'top<k>' such as 'top5'`,
+    );
   }
   return Number(m[1]);
 }

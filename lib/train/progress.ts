@@ -19,7 +19,9 @@ export function formatDuration(seconds: number): string {
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   const r = s % 60;
-  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}` : `${m}:${String(r).padStart(2, '0')}`;
+  return h > 0
+    ? `${h}:${String(m).padStart(2, '0')}:${String(r).padStart(2, '0')}`
+    : `${m}:${String(r).padStart(2, '0')}`;
 }
 
 function formatLogs(logs: Record<string, number>, skip: readonly string[]): string {
@@ -58,7 +60,10 @@ export class ProgressBar implements Callback {
     this.lastDraw = now;
     const frac = Math.min(1, (batch + 1) / ctx.stepsPerEpoch);
     const filled = Math.round(frac * this.width);
-    const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (last ? '=' : '>') : '') + ' '.repeat(this.width - filled);
+    const bar =
+      '='.repeat(Math.max(0, filled - 1)) +
+      (filled > 0 ? (last ? '=' : '>') : '') +
+      ' '.repeat(this.width - filled);
     const elapsed = (now - this.epochStart) / 1000;
     const rate = this.seen / elapsed;
     const eta = (ctx.samplesPerEpoch - this.seen) / rate;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <vector>
 
-#include "conv2d_indirect.h"
+#include "conv2d_implicit.h"
 #include "gemm.h"
 #include "im2col.h"
 #include "reduce.h"
@@ -69,10 +69,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   if (s.out_channels == 0) return;  // nothing to write (and the output size is unbounded)
   const Plan pl = make_plan(s);
   const KernelConfig& cfg = active_kernel_config();
-  if (!pl.direct && conv2d_forward_indirect_applies(cfg, s)) {
-    conv2d_forward_indirect(cfg, s, x, w, bias, y);
-    return;
-  }
+  if (!pl.direct && conv2d_forward_implicit(cfg, s, x, w, bias, y)) return;
   for_each_task(pl, [&](int64_t t) {
     const int64_t n = t / s.groups, g = t % s.groups;
     const float* xg = x + (n * s.in_channels + g * pl.cg) * pl.hw;
@@ -106,10 +103,7 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
   }
   const Plan pl = make_plan(s);
   const KernelConfig& cfg = active_kernel_config();
-  if (!pl.direct && conv2d_backward_input_indirect_applies(cfg, s)) {
-    conv2d_backward_input_indirect(cfg, s, dy, w, dx);
-    return;
-  }
+  if (!pl.direct && conv2d_backward_input_implicit(cfg, s, dy, w, dx)) return;
   for_each_task(pl, [&](int64_t t) {
     const int64_t n = t / s.groups, g = t % s.groups;
     const float* dyg = dy + (n * s.out_channels + g * pl.og) * pl.p;
@@ -172,10 +166,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
   const Plan pl = make_plan(s);
   if (dbias != nullptr) bias_grad(s, pl.p, dy, dbias);
   const KernelConfig& cfg = active_kernel_config();
-  if (!pl.direct && conv2d_backward_weight_indirect_applies(cfg, s)) {
-    conv2d_backward_weight_indirect(cfg, s, x, dy, dw);
-    return;
-  }
+  if (!pl.direct && conv2d_backward_weight_implicit(cfg, s, x, dy, dw)) return;
   const int64_t w_size = s.out_channels * pl.k;
   std::fill(dw, dw + w_size, 0.0f);
   if (!pl.over_tasks) {

@@ -32,6 +32,29 @@ void IndirectTile::multiply(const float* b_panel, float* c, int64_t ldc, float a
   }
 }
 
+int64_t RowTile::scratch_floats(const KernelConfig& cfg, int64_t kc) {
+  return cfg.rowgemm_ukernel != nullptr ? 0 : cfg.nr * std::max<int64_t>(kc, 1);
+}
+
+RowTile::RowTile(const KernelConfig& cfg, int64_t kc, const int64_t* offsets, float* scratch)
+    : cfg_(cfg), kc_(kc), offsets_(offsets), packed_(scratch) {}
+
+void RowTile::set_base(const float* base) {
+  base_ = base;
+  if (cfg_.rowgemm_ukernel != nullptr) return;
+  const int64_t nr = cfg_.nr;
+  for (int64_t p = 0; p < kc_; ++p) std::copy(base + offsets_[p], base + offsets_[p] + nr, packed_ + p * nr);
+}
+
+void RowTile::multiply(const float* a_panel, float* c, int64_t ldc, float alpha,
+                       float beta) const {
+  if (cfg_.rowgemm_ukernel != nullptr) {
+    cfg_.rowgemm_ukernel(kc_, a_panel, base_, offsets_, c, ldc, alpha, beta);
+  } else {
+    cfg_.gemm_ukernel(kc_, a_panel, packed_, c, ldc, alpha, beta);
+  }
+}
+
 void pack_transposed_panel(int64_t nr, int64_t rows, int64_t cols, const float* src,
                            int64_t src_stride, float* dst) {
   // Blocks of 64 rows: the `cols` source streams stay in L1 while a block is written.

@@ -34,8 +34,34 @@ class IndirectTile {
   const float* rows_[kMaxMr];
 };
 
+// One nr-column tile of a B operand read in place, of depth kc: row p is the nr floats at
+// base + offsets[p] (see RowGemmMicroKernel).
+class RowTile {
+ public:
+  // Floats of 64-byte-aligned scratch the constructor needs (0 with a row micro-kernel).
+  static int64_t scratch_floats(const KernelConfig& cfg, int64_t kc);
+
+  // offsets (kc entries) and scratch must outlive the tile.
+  RowTile(const KernelConfig& cfg, int64_t kc, const int64_t* offsets, float* scratch);
+
+  // Points the tile at `base`. Without a row micro-kernel the rows are gathered into a packed
+  // panel here, once for all the A panels multiply() is called with.
+  void set_base(const float* base);
+
+  // c (mr x nr, row stride ldc) = alpha * A * B + beta * c, A one packed mr x kc panel.
+  void multiply(const float* a_panel, float* c, int64_t ldc, float alpha, float beta) const;
+
+ private:
+  const KernelConfig& cfg_;
+  int64_t kc_;
+  const int64_t* offsets_;
+  float* packed_;
+  const float* base_ = nullptr;
+};
+
 // dst[r * nr + j] = src[j * src_stride + r] for r < rows and j < cols, 0 for cols <= j < nr:
-// `cols` rows of src (each `rows` long) become one packed panel of B = src^T.
+// `cols` rows of src (each `rows` long) become one packed panel of B = src^T (or, with mr for
+// nr, one packed mr-row panel of A = src).
 void pack_transposed_panel(int64_t nr, int64_t rows, int64_t cols, const float* src,
                            int64_t src_stride, float* dst);
 

@@ -17,6 +17,7 @@ const KernelConfig kScalarConfig = {Isa::kScalar,
                                     256,
                                     2048,
                                     {fma_peak_scalar, kFmaPeakScalarFlopsPerRound},
+                                    nullptr,
                                     nullptr};
 
 #if defined(CONVNET_HAVE_X86_KERNELS)
@@ -24,12 +25,14 @@ const KernelConfig kSse2Config = {Isa::kSse2, f32_gemm_4x8_sse2,
                                   4,          8,
                                   128,        256,
                                   4096,       {fma_peak_sse2, kFmaPeakSse2FlopsPerRound},
+                                  nullptr,
                                   nullptr};
 const KernelConfig kAvx2Config = {Isa::kAvx2, f32_gemm_6x16_avx2,
                                   6,          16,
                                   168,        256,
                                   4080,       {fma_peak_avx2, kFmaPeakAvx2FlopsPerRound},
-                                  f32_igemm_6x16_avx2};
+                                  f32_igemm_6x16_avx2,
+                                  f32_rowgemm_6x16_avx2};
 #endif
 
 #if defined(CONVNET_HAVE_NEON_KERNELS)
@@ -37,6 +40,7 @@ const KernelConfig kNeonConfig = {Isa::kNeon, f32_gemm_8x8_neon,
                                   8,          8,
                                   128,        256,
                                   4096,       {fma_peak_neon, kFmaPeakNeonFlopsPerRound},
+                                  nullptr,
                                   nullptr};
 #endif
 

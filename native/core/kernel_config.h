@@ -23,6 +23,8 @@ struct KernelConfig {
   // Indirect GEMM with the same mr x nr tile, or null: A rows are then gathered into a packed
   // panel and gemm_ukernel runs on it (see native/core/indirect_gemm.h).
   IgemmMicroKernel igemm_ukernel;
+  // Row GEMM with the same tile, or null: B rows are then gathered into a packed panel.
+  RowGemmMicroKernel rowgemm_ukernel;
 };
 
 // Largest mr * nr over all configs: the size of the stack tile used for edge tiles.

@@ -22,6 +22,14 @@ using GemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b, flo
 using IgemmMicroKernel = void (*)(int64_t kc, const float* const* a_rows, const int64_t* offsets,
                                   const float* b, float* c, int64_t ldc, float alpha, float beta);
 
+// The tile with B read in place instead: row p of B is the NR floats starting at
+// b + b_offsets[p] (no alignment). For a stride-1 convolution, NR consecutive output pixels of
+// one row read NR consecutive inputs through every tap p, so B needs no im2col, and C's rows are
+// output channels: the tile is stored straight into the NCHW output.
+using RowGemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b,
+                                    const int64_t* b_offsets, float* c, int64_t ldc, float alpha,
+                                    float beta);
+
 // Runs `iterations` rounds of independent multiply-adds that keep the FP units busy and returns
 // a value derived from them (so the loop is not optimized away). Each round is `flops_per_round`
 // floating-point operations.
@@ -50,6 +58,8 @@ void f32_gemm_6x16_avx2(int64_t kc, const float* a, const float* b, float* c, in
 float fma_peak_avx2(int64_t iterations);
 void f32_igemm_6x16_avx2(int64_t kc, const float* const* a_rows, const int64_t* offsets,
                          const float* b, float* c, int64_t ldc, float alpha, float beta);
+void f32_rowgemm_6x16_avx2(int64_t kc, const float* a, const float* b, const int64_t* b_offsets,
+                           float* c, int64_t ldc, float alpha, float beta);
 extern const int64_t kFmaPeakAvx2FlopsPerRound;
 #endif
 

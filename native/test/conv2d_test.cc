@@ -33,6 +33,12 @@ const Conv2dShape kShapes[] = {
     shape(1, 1, 5, 5, 2, 5, 5, 1, 1, 4, 4, 1, 1, 1),     // padding larger than half the input
     shape(5, 1, 13, 13, 3, 4, 4, 3, 3, 0, 0, 1, 1, 1),   // one input channel
     shape(1, 64, 66, 66, 3, 3, 3, 1, 1, 0, 0, 1, 1, 1),  // more than one column chunk
+    // Enough output channels per group for the indirect path on every level (nr <= 16):
+    shape(2, 4, 9, 11, 16, 3, 3, 2, 2, 1, 1, 1, 1, 2),    // grouped, strided, padded
+    shape(1, 5, 12, 10, 20, 3, 3, 1, 1, 2, 2, 2, 2, 1),   // dilated, padded, a partial panel
+    shape(3, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1),   // a first layer
+    shape(40, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // weight gradient over several chunks
+    shape(2, 8, 5, 5, 16, 1, 1, 1, 1, 1, 1, 1, 1, 1),     // padding beyond the kernel's extent
 };
 
 void check_conv(const Conv2dShape& s, uint32_t seed) {

@@ -234,6 +234,38 @@ function convParity(N: Kernels, use: () => void): void {
       name: 'larger 1x1: batch 5, 40 -> 36 channels, 9x9',
       g: conv2dGeometry('parity', [5, 40, 9, 9], [36, 40, 1, 1]),
     },
+    // Enough output channels per group for the indirect (im2col-free) path on every level.
+    {
+      name: 'indirect: groups 2 of 8 outputs, stride 2, pad 1',
+      g: conv2dGeometry('parity', [3, 4, 9, 11], [16, 2, 3, 3], {
+        stride: 2,
+        padding: 1,
+        groups: 2,
+      }),
+    },
+    {
+      name: 'indirect: batch 1 (split over pixel tiles), dilation 2, pad 2, 20 outputs',
+      g: conv2dGeometry('parity', [1, 5, 12, 10], [20, 5, 3, 3], { dilation: 2, padding: 2 }),
+    },
+    {
+      name: 'indirect: 2x3 kernel, stride [1, 2], pad [1, 0], 17 outputs (a partial panel)',
+      g: conv2dGeometry('parity', [2, 3, 8, 9], [17, 3, 2, 3], {
+        stride: [1, 2],
+        padding: [1, 0],
+      }),
+    },
+    {
+      name: 'indirect: the reference CNN first layer, 1 -> 32, 28x28, batch 3',
+      g: conv2dGeometry('parity', [3, 1, 28, 28], [32, 1, 3, 3]),
+    },
+    {
+      name: 'indirect: weight gradient over several image chunks, batch 40, 8 -> 16, 20x20 pad 1',
+      g: conv2dGeometry('parity', [40, 8, 20, 20], [16, 8, 3, 3], { padding: 1 }),
+    },
+    {
+      name: '1x1 padded: backward input padding beyond the kernel extent',
+      g: conv2dGeometry('parity', [2, 8, 5, 5], [16, 8, 1, 1], { padding: 1 }),
+    },
   ];
   cases.forEach(({ name, g }, idx) => {
     it(`conv2d ${name}`, () => {

@@ -42,7 +42,9 @@ describe('model files', () => {
     expect(() => loadModel(file)).toThrow(/records no architecture.*pass it as \{ into: model \}/);
     const other = lenet5();
     loadModel(file, { into: other });
-    expect(Array.from(other.stateDict()['0.weight'].data)).toEqual(Array.from(model.stateDict()['0.weight'].data));
+    expect(Array.from(other.stateDict()['0.weight'].data)).toEqual(
+      Array.from(model.stateDict()['0.weight'].data),
+    );
   });
 
   it('checkpoints carry optimizer state and the epoch', () => {
@@ -63,9 +65,13 @@ describe('model files', () => {
     expect(opt2.paramGroups[0].lr).toBe(0.01);
     const a = opt.stateDict();
     const b = opt2.stateDict();
-    expect(Array.from(b.state['0'].expAvg as Float32Array)).toEqual(Array.from(a.state['0'].expAvg as Float32Array));
+    expect(Array.from(b.state['0'].expAvg as Float32Array)).toEqual(
+      Array.from(a.state['0'].expAvg as Float32Array),
+    );
     expect(b.state['0'].step).toBe(a.state['0'].step);
-    expect(() => loadCheckpoint(path.join(dir, 'hand.safetensors'))).toThrow(/is a model file, not a checkpoint/);
+    expect(() => loadCheckpoint(path.join(dir, 'hand.safetensors'))).toThrow(
+      /is a model file, not a checkpoint/,
+    );
   });
 
   it('a failed write leaves the previous file intact', () => {
@@ -73,7 +79,16 @@ describe('model files', () => {
     const file = path.join(dir, 'keep.safetensors');
     saveModel(file, model);
     const before = fs.readFileSync(file);
-    expect(() => saveCheckpoint(file, model, { optimizer: { stateDict: () => { throw new Error('boom'); } } as never, epoch: 1 })).toThrow('boom');
+    expect(() =>
+      saveCheckpoint(file, model, {
+        optimizer: {
+          stateDict: () => {
+            throw new Error('boom');
+          },
+        } as never,
+        epoch: 1,
+      }),
+    ).toThrow('boom');
     expect(fs.readFileSync(file).equals(before)).toBe(true);
     expect(fs.readdirSync(dir).filter((f) => f.includes('.tmp'))).toEqual([]);
   });

@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { noGrad } from '../../lib/autograd/engine.js';
 import { sum } from '../../lib/functional/reduce.js';
-import { CifarResNet, cifarResnet, cifarResnetStats, resnet110, resnet20, resnet32, resnet44, resnet56 } from '../../lib/models/cifar-resnet.js';
+import {
+  CifarResNet,
+  cifarResnet,
+  cifarResnetStats,
+  resnet110,
+  resnet20,
+  resnet32,
+  resnet44,
+  resnet56,
+} from '../../lib/models/cifar-resnet.js';
 import { countMacs } from '../../lib/models/flops.js';
 import { createModel } from '../../lib/models/registry.js';
 import { BasicBlock, PreActBasicBlock, ZeroPadShortcut } from '../../lib/models/resnet-blocks.js';
@@ -12,8 +21,17 @@ import { BACKENDS, useBackend } from '../functional/backends.js';
 /** He et al.'s CIFAR ResNet with option-A shortcuts, counted by hand: n blocks per stage. */
 function optionAParams(n: number, classes = 10, inChannels = 3): number {
   const conv = (i: number, o: number): number => i * o * 9;
-  const stage = (i: number, o: number): number => conv(i, o) + conv(o, o) + 4 * o + (n - 1) * (2 * conv(o, o) + 4 * o);
-  return conv(inChannels, 16) + 32 + stage(16, 16) + stage(16, 32) + stage(32, 64) + 64 * classes + classes;
+  const stage = (i: number, o: number): number =>
+    conv(i, o) + conv(o, o) + 4 * o + (n - 1) * (2 * conv(o, o) + 4 * o);
+  return (
+    conv(inChannels, 16) +
+    32 +
+    stage(16, 16) +
+    stage(16, 32) +
+    stage(32, 64) +
+    64 * classes +
+    classes
+  );
 }
 
 describe('CIFAR ResNets (He et al. 2015)', () => {
@@ -21,7 +39,9 @@ describe('CIFAR ResNets (He et al. 2015)', () => {
     expect(optionAParams(3)).toBe(269_722);
     expect(resnet20().numParameters()).toBe(269_722);
     // Option B adds the two projections (1x1 conv + batch norm) at the stage transitions.
-    expect(resnet20({ shortcut: 'B' }).numParameters()).toBe(269_722 + (16 * 32 + 64) + (32 * 64 + 128));
+    expect(resnet20({ shortcut: 'B' }).numParameters()).toBe(
+      269_722 + (16 * 32 + 64) + (32 * 64 + 128),
+    );
     expect(resnet20({ inChannels: 1 }).numParameters()).toBe(optionAParams(3, 10, 1));
   });
 
@@ -46,13 +66,16 @@ describe('CIFAR ResNets (He et al. 2015)', () => {
     expect((a.layer2.at(1) as BasicBlock).downsample).toBeNull();
     expect((a.layer1.at(0) as BasicBlock).downsample).toBeNull();
     const b = resnet20({ shortcut: 'B' });
-    expect(Object.keys(b.stateDict())).toEqual(expect.arrayContaining(['layer2.0.downsample.0.weight', 'layer3.0.downsample.1.running_var']));
+    expect(Object.keys(b.stateDict())).toEqual(
+      expect.arrayContaining(['layer2.0.downsample.0.weight', 'layer3.0.downsample.1.running_var']),
+    );
   });
 
   it('maps 28x28 and 32x32 images to [N, numClasses] through 32, 16 and 8 (or 28, 14, 7) pixels', () => {
     const m = resnet20({ inChannels: 1, width: 4 });
     const seen: (readonly number[])[] = [];
-    for (const s of [m.layer1, m.layer2, m.layer3]) s.registerForwardHook((_, __, out) => seen.push(out.shape));
+    for (const s of [m.layer1, m.layer2, m.layer3])
+      s.registerForwardHook((_, __, out) => seen.push(out.shape));
     noGrad(() => {
       expect(m.call(randn([2, 1, 28, 28])).shape).toEqual([2, 10]);
       expect(m.call(randn([3, 1, 32, 32])).shape).toEqual([3, 10]);
@@ -84,7 +107,12 @@ describe('CIFAR ResNets (He et al. 2015)', () => {
   });
 
   it('cifarResnetStats tallies what the built model holds and computes', () => {
-    const variants = [{}, { shortcut: 'B' as const, width: 4 }, { preact: true, shortcut: 'B' as const, width: 4, inChannels: 1 }, { plain: true, numClasses: 3, width: 2 }];
+    const variants = [
+      {},
+      { shortcut: 'B' as const, width: 4 },
+      { preact: true, shortcut: 'B' as const, width: 4, inChannels: 1 },
+      { plain: true, numClasses: 3, width: 2 },
+    ];
     for (const opts of variants) {
       const m = cifarResnet(14, opts);
       const shape = [opts.inChannels ?? 3, 28, 28];
@@ -97,11 +125,21 @@ describe('CIFAR ResNets (He et al. 2015)', () => {
   });
 
   it('checks its options', () => {
-    expect(() => cifarResnet(21)).toThrow(/cifarResnet: depth must be 6n \+ 2 for a positive integer n \(20, 32, 44, 56, 110, \.\.\.\), got 21/);
-    expect(() => resnet20({ shortcut: 'C' as never })).toThrow(/resnet20: shortcut must be one of A, B, got "C"/);
-    expect(() => resnet56({ stem: 'cifar' } as never)).toThrow(/resnet56: unknown option\(s\) stem/);
-    expect(() => resnet20({ plain: 1 } as never)).toThrow(/resnet20: plain must be a boolean, got 1/);
-    expect(() => createModel('resnet44', { width: 0 })).toThrow(/resnet44: width must be a positive integer, got 0/);
+    expect(() => cifarResnet(21)).toThrow(
+      /cifarResnet: depth must be 6n \+ 2 for a positive integer n \(20, 32, 44, 56, 110, \.\.\.\), got 21/,
+    );
+    expect(() => resnet20({ shortcut: 'C' as never })).toThrow(
+      /resnet20: shortcut must be one of A, B, got "C"/,
+    );
+    expect(() => resnet56({ stem: 'cifar' } as never)).toThrow(
+      /resnet56: unknown option\(s\) stem/,
+    );
+    expect(() => resnet20({ plain: 1 } as never)).toThrow(
+      /resnet20: plain must be a boolean, got 1/,
+    );
+    expect(() => createModel('resnet44', { width: 0 })).toThrow(
+      /resnet44: width must be a positive integer, got 0/,
+    );
   });
 });
 

@@ -14,7 +14,14 @@ import { BACKENDS, useBackend } from '../functional/backends.js';
 
 function input(shape: number[], seed: number): Tensor {
   const rng = new Rng(seed);
-  return new Tensor(rng.array(shape.reduce((a, b) => a * b, 1), -1, 1), shape);
+  return new Tensor(
+    rng.array(
+      shape.reduce((a, b) => a * b, 1),
+      -1,
+      1,
+    ),
+    shape,
+  );
 }
 
 /** The smallest |x| that any ReLU of the module sees in one forward pass. */
@@ -58,11 +65,15 @@ describe('DenseNet pieces', () => {
     expect(() => l.call(a)).toThrow(/DenseLayer\(6->3\): expected 6 input channels in all, got 4/);
   });
 
-  it('DenseBlock passes its input through unchanged in the first channels, then each layer\'s features', () => {
+  it("DenseBlock passes its input through unchanged in the first channels, then each layer's features", () => {
     manualSeed(2);
     const blk = new DenseBlock(3, 4, { growthRate: 2, bnSize: 2 });
     expect(blk.outChannels).toBe(10);
-    expect(blk.namedChildren().map(([n]) => n)).toEqual(['denselayer1', 'denselayer2', 'denselayer3']);
+    expect(blk.namedChildren().map(([n]) => n)).toEqual([
+      'denselayer1',
+      'denselayer2',
+      'denselayer3',
+    ]);
     const x = randn([2, 4, 3, 3]);
     const layerOuts: Tensor[] = [];
     for (const l of blk.children()) l.registerForwardHook((_, __, out) => layerOuts.push(out));
@@ -85,16 +96,32 @@ describe('DenseNet pieces', () => {
   it('Transition compresses channels and halves the resolution', () => {
     const t = new Transition(8, 4);
     expect(t.call(randn([2, 8, 6, 7])).shape).toEqual([2, 4, 3, 3]);
-    expect(t.namedParameters().map(([n]) => n)).toEqual(['norm.weight', 'norm.bias', 'conv.weight']);
+    expect(t.namedParameters().map(([n]) => n)).toEqual([
+      'norm.weight',
+      'norm.bias',
+      'conv.weight',
+    ]);
   });
 
   it('checks its arguments', () => {
-    expect(() => new DenseLayer(4, { growthRate: 0 })).toThrow(/DenseLayer: growthRate must be a positive integer, got 0/);
-    expect(() => new DenseLayer(4, { dropRate: 1 })).toThrow(/DenseLayer: dropRate must be a number in \[0, 1\), got 1/);
-    expect(() => new DenseBlock(0, 4)).toThrow(/DenseBlock: numLayers must be a positive integer, got 0/);
-    expect(() => new DenseLayer(4).call()).toThrow(/DenseLayer\(4->32\): expected at least one input tensor, got none/);
-    expect(() => densenet121({ zeroInitResidual: true } as never)).toThrow(/densenet121: unknown option\(s\) zeroInitResidual/);
-    expect(() => new DenseNet({ blockConfig: [] })).toThrow(/DenseNet: blockConfig must be a non-empty array of positive integers, got \[\]/);
+    expect(() => new DenseLayer(4, { growthRate: 0 })).toThrow(
+      /DenseLayer: growthRate must be a positive integer, got 0/,
+    );
+    expect(() => new DenseLayer(4, { dropRate: 1 })).toThrow(
+      /DenseLayer: dropRate must be a number in \[0, 1\), got 1/,
+    );
+    expect(() => new DenseBlock(0, 4)).toThrow(
+      /DenseBlock: numLayers must be a positive integer, got 0/,
+    );
+    expect(() => new DenseLayer(4).call()).toThrow(
+      /DenseLayer\(4->32\): expected at least one input tensor, got none/,
+    );
+    expect(() => densenet121({ zeroInitResidual: true } as never)).toThrow(
+      /densenet121: unknown option\(s\) zeroInitResidual/,
+    );
+    expect(() => new DenseNet({ blockConfig: [] })).toThrow(
+      /DenseNet: blockConfig must be a non-empty array of positive integers, got \[\]/,
+    );
   });
 });
 
@@ -126,19 +153,46 @@ describe('DenseNet (torchvision layout)', () => {
   });
 
   it('maps inputs of several sizes to [N, numClasses], with either stem', () => {
-    const m = new DenseNet({ growthRate: 4, blockConfig: [2, 2, 2], numInitFeatures: 8, numClasses: 5 });
+    const m = new DenseNet({
+      growthRate: 4,
+      blockConfig: [2, 2, 2],
+      numInitFeatures: 8,
+      numClasses: 5,
+    });
     noGrad(() => {
       for (const hw of [32, 40, 57]) expect(m.call(randn([2, 3, hw, hw])).shape).toEqual([2, 5]);
     });
-    const c = new DenseNet({ growthRate: 4, blockConfig: [2, 2], numInitFeatures: 8, numClasses: 3, stem: 'cifar', inChannels: 1 });
-    expect(c.features.namedChildren().map(([n]) => n)).toEqual(['conv0', 'norm0', 'relu0', 'denseblock1', 'transition1', 'denseblock2', 'norm5']);
+    const c = new DenseNet({
+      growthRate: 4,
+      blockConfig: [2, 2],
+      numInitFeatures: 8,
+      numClasses: 3,
+      stem: 'cifar',
+      inChannels: 1,
+    });
+    expect(c.features.namedChildren().map(([n]) => n)).toEqual([
+      'conv0',
+      'norm0',
+      'relu0',
+      'denseblock1',
+      'transition1',
+      'denseblock2',
+      'norm5',
+    ]);
     for (const hw of [28, 32]) expect(c.call(randn([2, 1, hw, hw])).shape).toEqual([2, 3]);
   });
 
   it('densenetStats tallies what the built model holds and computes', () => {
     const configs = [
       { growthRate: 4, blockConfig: [2, 3, 2], numInitFeatures: 8, bnSize: 2, numClasses: 5 },
-      { growthRate: 3, blockConfig: [1, 2], numInitFeatures: 6, numClasses: 2, stem: 'cifar' as const, inChannels: 1 },
+      {
+        growthRate: 3,
+        blockConfig: [1, 2],
+        numInitFeatures: 6,
+        numClasses: 2,
+        stem: 'cifar' as const,
+        inChannels: 1,
+      },
     ];
     for (const cfg of configs) {
       const m = new DenseNet(cfg);
@@ -159,7 +213,11 @@ describe.each(BACKENDS)('DenseNet pieces on the %s backend', (backend) => {
   useBackend(backend);
 
   // As for the residual blocks: a seed whose ReLU inputs stay 0.01 away from the kink at 0.
-  function checkedGradients(make: () => Module, shapes: number[][], run: (m: Module, xs: Tensor[]) => Tensor): void {
+  function checkedGradients(
+    make: () => Module,
+    shapes: number[][],
+    run: (m: Module, xs: Tensor[]) => Tensor,
+  ): void {
     for (let seed = 1; seed <= 200; seed++) {
       manualSeed(seed);
       const m = make();
@@ -169,7 +227,11 @@ describe.each(BACKENDS)('DenseNet pieces on the %s backend', (backend) => {
       for (const x of xs) x.setRequiresGrad(true);
       const n = xs.length;
       expect(
-        gradcheck((...ts) => run(m, ts.slice(0, n)), [...xs, ...m.parameters()], { eps: 1e-3, atol: 2e-3, rtol: 1e-2 }),
+        gradcheck((...ts) => run(m, ts.slice(0, n)), [...xs, ...m.parameters()], {
+          eps: 1e-3,
+          atol: 2e-3,
+          rtol: 1e-2,
+        }),
       ).toBe(true);
       return;
     }
@@ -177,17 +239,30 @@ describe.each(BACKENDS)('DenseNet pieces on the %s backend', (backend) => {
   }
 
   it('gradcheck: DenseLayer with two inputs', () => {
-    checkedGradients(() => new DenseLayer(3, { growthRate: 2, bnSize: 1 }), [[2, 2, 3, 3], [2, 1, 3, 3]], (m, xs) =>
-      (m as DenseLayer).call(...xs),
+    checkedGradients(
+      () => new DenseLayer(3, { growthRate: 2, bnSize: 1 }),
+      [
+        [2, 2, 3, 3],
+        [2, 1, 3, 3],
+      ],
+      (m, xs) => (m as DenseLayer).call(...xs),
     );
   });
 
   it('gradcheck: DenseBlock', () => {
-    checkedGradients(() => new DenseBlock(2, 2, { growthRate: 1, bnSize: 2 }), [[2, 2, 3, 3]], (m, xs) => (m as DenseBlock).call(xs[0]));
+    checkedGradients(
+      () => new DenseBlock(2, 2, { growthRate: 1, bnSize: 2 }),
+      [[2, 2, 3, 3]],
+      (m, xs) => (m as DenseBlock).call(xs[0]),
+    );
   });
 
   it('gradcheck: Transition', () => {
-    checkedGradients(() => new Transition(3, 2), [[2, 3, 4, 4]], (m, xs) => (m as Transition).call(xs[0]));
+    checkedGradients(
+      () => new Transition(3, 2),
+      [[2, 3, 4, 4]],
+      (m, xs) => (m as Transition).call(xs[0]),
+    );
   });
 
   it('dropRate drops new features only in training', () => {

@@ -40,13 +40,20 @@ function smallestReluInput(m: Module, x: Tensor): number {
 
 function input(shape: number[], seed: number): Tensor {
   const rng = new Rng(seed);
-  return new Tensor(rng.array(shape.reduce((a, b) => a * b, 1), -1, 1), shape);
+  return new Tensor(
+    rng.array(
+      shape.reduce((a, b) => a * b, 1),
+      -1,
+      1,
+    ),
+    shape,
+  );
 }
 
-const names = (m: { namedParameters(): [string, Tensor][]; namedBuffers(): [string, Tensor][] }): string[] => [
-  ...m.namedParameters().map(([n]) => n),
-  ...m.namedBuffers().map(([n]) => n),
-];
+const names = (m: {
+  namedParameters(): [string, Tensor][];
+  namedBuffers(): [string, Tensor][];
+}): string[] => [...m.namedParameters().map(([n]) => n), ...m.namedBuffers().map(([n]) => n)];
 
 describe('residual blocks: structure', () => {
   it('BasicBlock keeps the shape with an identity shortcut, and projects (downsample.0/1) when the shape changes', () => {
@@ -68,7 +75,9 @@ describe('residual blocks: structure', () => {
     ]);
     expect(names(down)).toContain('downsample.1.running_mean');
     // Only the channel count changes: still a projection, with stride 1.
-    expect(new BasicBlock(4, 8).namedParameters().some(([n]) => n === 'downsample.0.weight')).toBe(true);
+    expect(new BasicBlock(4, 8).namedParameters().some(([n]) => n === 'downsample.0.weight')).toBe(
+      true,
+    );
   });
 
   it('Bottleneck: 1x1 -> 3x3 (strided, grouped) -> 1x1 to 4 * planes, with torchvision widths', () => {
@@ -89,7 +98,10 @@ describe('residual blocks: structure', () => {
 
   it('the zero-pad shortcut (option A) subsamples and pads half the new channels on each side', () => {
     const s = new ZeroPadShortcut(2, 6, 2);
-    const x = new Tensor(Float32Array.from({ length: 2 * 2 * 4 * 4 }, (_, i) => i + 1), [2, 2, 4, 4]);
+    const x = new Tensor(
+      Float32Array.from({ length: 2 * 2 * 4 * 4 }, (_, i) => i + 1),
+      [2, 2, 4, 4],
+    );
     const y = s.call(x);
     expect(y.shape).toEqual([2, 6, 2, 2]);
     const expected: number[] = [];
@@ -98,7 +110,9 @@ describe('residual blocks: structure', () => {
         for (let h = 0; h < 2; h++) {
           for (let w = 0; w < 2; w++) {
             const src = c - 2; // two zero channels before, two after
-            expected.push(src >= 0 && src < 2 ? x.data[((n * 2 + src) * 4 + 2 * h) * 4 + 2 * w] : 0);
+            expected.push(
+              src >= 0 && src < 2 ? x.data[((n * 2 + src) * 4 + 2 * h) * 4 + 2 * w] : 0,
+            );
           }
         }
       }
@@ -107,7 +121,9 @@ describe('residual blocks: structure', () => {
     expect(s.numParameters()).toBe(0);
     const blk = new BasicBlock(4, 8, { stride: 2, shortcut: 'zero-pad' });
     expect(blk.numParameters()).toBe(4 * 8 * 9 + 8 * 8 * 9 + 4 * 8);
-    expect(() => new ZeroPadShortcut(8, 4)).toThrow(/ZeroPadShortcut: outChannels \(4\) must be at least inChannels \(8\)/);
+    expect(() => new ZeroPadShortcut(8, 4)).toThrow(
+      /ZeroPadShortcut: outChannels \(4\) must be at least inChannels \(8\)/,
+    );
   });
 
   it('residual: false builds a plain block with no shortcut at all', () => {
@@ -140,11 +156,21 @@ describe('residual blocks: structure', () => {
   });
 
   it('checks its arguments', () => {
-    expect(() => new BasicBlock(4, 4, { groups: 2 })).toThrow(/BasicBlock: only groups 1 and baseWidth 64 are supported/);
-    expect(() => new Bottleneck(0, 4)).toThrow(/Bottleneck: inplanes must be a positive integer, got 0/);
-    expect(() => new Bottleneck(4, 4, { stride: 1.5 })).toThrow(/Bottleneck: stride must be a positive integer, got 1.5/);
-    expect(() => new BasicBlock(4, 4, { shortcut: 'C' as never })).toThrow(/BasicBlock: shortcut must be one of projection, zero-pad, got "C"/);
-    expect(() => new BasicBlock(4, 4, { dilation: 2 } as never)).toThrow(/BasicBlock: unknown option\(s\) dilation/);
+    expect(() => new BasicBlock(4, 4, { groups: 2 })).toThrow(
+      /BasicBlock: only groups 1 and baseWidth 64 are supported/,
+    );
+    expect(() => new Bottleneck(0, 4)).toThrow(
+      /Bottleneck: inplanes must be a positive integer, got 0/,
+    );
+    expect(() => new Bottleneck(4, 4, { stride: 1.5 })).toThrow(
+      /Bottleneck: stride must be a positive integer, got 1.5/,
+    );
+    expect(() => new BasicBlock(4, 4, { shortcut: 'C' as never })).toThrow(
+      /BasicBlock: shortcut must be one of projection, zero-pad, got "C"/,
+    );
+    expect(() => new BasicBlock(4, 4, { dilation: 2 } as never)).toThrow(
+      /BasicBlock: unknown option\(s\) dilation/,
+    );
     expect(() => new BasicBlock(4, 8).call(randn([1, 3, 4, 4]))).toThrow(
       /BasicBlock\(4->8\): expected 4-D NCHW input with 4 channels, got shape \[1,3,4,4\]/,
     );
@@ -160,7 +186,10 @@ describe.each(BACKENDS)('residual blocks on the %s backend', (backend) => {
     const cases: [ResidualBlock, (t: Tensor) => Tensor][] = [
       [new BasicBlock(4, 4), (t) => relu(t)],
       [new Bottleneck(4, 1), (t) => relu(t)],
-      [new BasicBlock(4, 8, { stride: 2, shortcut: 'zero-pad' }), (t) => relu(new ZeroPadShortcut(4, 8, 2).call(t))],
+      [
+        new BasicBlock(4, 8, { stride: 2, shortcut: 'zero-pad' }),
+        (t) => relu(new ZeroPadShortcut(4, 8, 2).call(t)),
+      ],
       [new PreActBasicBlock(4, 4), (t) => t],
       [new PreActBottleneck(4, 1), (t) => t],
     ];
@@ -177,9 +206,17 @@ describe.each(BACKENDS)('residual blocks on the %s backend', (backend) => {
   const blocks: [string, () => ResidualBlock, number[]][] = [
     ['BasicBlock, identity', () => new BasicBlock(2, 2), [2, 2, 3, 3]],
     ['BasicBlock, projection', () => new BasicBlock(2, 3, { stride: 2 }), [2, 2, 5, 5]],
-    ['BasicBlock, zero-pad', () => new BasicBlock(2, 4, { stride: 2, shortcut: 'zero-pad' }), [2, 2, 4, 4]],
+    [
+      'BasicBlock, zero-pad',
+      () => new BasicBlock(2, 4, { stride: 2, shortcut: 'zero-pad' }),
+      [2, 2, 4, 4],
+    ],
     ['BasicBlock, plain', () => new BasicBlock(2, 3, { residual: false }), [2, 2, 3, 3]],
-    ['Bottleneck, grouped projection', () => new Bottleneck(4, 2, { stride: 2, groups: 2, baseWidth: 64 }), [2, 4, 4, 4]],
+    [
+      'Bottleneck, grouped projection',
+      () => new Bottleneck(4, 2, { stride: 2, groups: 2, baseWidth: 64 }),
+      [2, 4, 4, 4],
+    ],
     ['PreActBasicBlock, projection', () => new PreActBasicBlock(2, 3, { stride: 2 }), [2, 2, 5, 5]],
     ['PreActBottleneck, identity', () => new PreActBottleneck(4, 1), [2, 4, 3, 3]],
   ];
@@ -208,6 +245,12 @@ describe.each(BACKENDS)('residual blocks on the %s backend', (backend) => {
     if (found === null) throw new Error('no seed keeps the ReLU inputs away from 0');
     const { block, x } = found;
     x.setRequiresGrad(true);
-    expect(gradcheck((xx) => block.call(xx), [x, ...block.parameters()], { eps, atol: 2e-3, rtol: 1e-2 })).toBe(true);
+    expect(
+      gradcheck((xx) => block.call(xx), [x, ...block.parameters()], {
+        eps,
+        atol: 2e-3,
+        rtol: 1e-2,
+      }),
+    ).toBe(true);
   });
 });

@@ -40,7 +40,7 @@ describe('ResNet (torchvision layout)', () => {
     expect(r18.fc.weight.shape).toEqual([10, 512]);
   });
 
-  it('ResNet-50 has 320 state-dict entries, with a projection in every stage\'s first block', () => {
+  it("ResNet-50 has 320 state-dict entries, with a projection in every stage's first block", () => {
     const m = resnet50({ numClasses: 2 });
     const keys = Object.keys(m.stateDict());
     // 53 convolutions, 53 batch norms, fc.
@@ -98,15 +98,31 @@ describe('ResNet (torchvision layout)', () => {
         expect(Array.from(mod.bias!.data).every((v) => v === 0)).toBe(true);
       }
     }
-    const z = new ResNet({ block: 'bottleneck', layers: [2, 1, 1, 1], numClasses: 10, zeroInitResidual: true });
-    for (const b of z.layer1) expect(Array.from((b as Bottleneck).bn3.weight!.data).every((v) => v === 0)).toBe(true);
-    expect(Array.from((z.layer1.at(0) as Bottleneck).bn2.weight!.data).every((v) => v === 1)).toBe(true);
+    const z = new ResNet({
+      block: 'bottleneck',
+      layers: [2, 1, 1, 1],
+      numClasses: 10,
+      zeroInitResidual: true,
+    });
+    for (const b of z.layer1)
+      expect(Array.from((b as Bottleneck).bn3.weight!.data).every((v) => v === 0)).toBe(true);
+    expect(Array.from((z.layer1.at(0) as Bottleneck).bn2.weight!.data).every((v) => v === 1)).toBe(
+      true,
+    );
   });
 
   it('resnetStats tallies what the built model holds and computes', () => {
     const configs = [
       { block: 'basic' as const, layers: [1, 2, 1, 1], numClasses: 5 },
-      { block: 'bottleneck' as const, layers: [1, 1, 2, 1], groups: 4, widthPerGroup: 8, stem: 'cifar' as const, numClasses: 3, inChannels: 2 },
+      {
+        block: 'bottleneck' as const,
+        layers: [1, 1, 2, 1],
+        groups: 4,
+        widthPerGroup: 8,
+        stem: 'cifar' as const,
+        numClasses: 3,
+        inChannels: 2,
+      },
     ];
     for (const cfg of configs) {
       const m = new ResNet(cfg);
@@ -122,23 +138,49 @@ describe('ResNet (torchvision layout)', () => {
   });
 
   it('checks its options', () => {
-    expect(() => resnet18({ stem: 'tiny' as never })).toThrow(/resnet18: stem must be one of imagenet, cifar, got "tiny"/);
-    expect(() => resnet50({ numClasses: 0 })).toThrow(/resnet50: numClasses must be a positive integer, got 0/);
-    expect(() => resnet18({ groups: 2 } as never)).toThrow(/resnet18: unknown option\(s\) groups; known: numClasses, inChannels, stem, zeroInitResidual/);
-    expect(() => new ResNet({ block: 'basic', layers: [2, 2, 2] })).toThrow(/ResNet: layers must be 4 positive integers/);
-    expect(() => new ResNet({ block: 'basic', layers: [1, 1, 1, 1], groups: 2 })).toThrow(/ResNet: basic blocks support only groups 1/);
-    expect(() => r18.call(randn([1, 1, 32, 32]))).toThrow(/ResNet: expected 4-D NCHW input with 3 channels, got shape \[1,1,32,32\]/);
+    expect(() => resnet18({ stem: 'tiny' as never })).toThrow(
+      /resnet18: stem must be one of imagenet, cifar, got "tiny"/,
+    );
+    expect(() => resnet50({ numClasses: 0 })).toThrow(
+      /resnet50: numClasses must be a positive integer, got 0/,
+    );
+    expect(() => resnet18({ groups: 2 } as never)).toThrow(
+      /resnet18: unknown option\(s\) groups; known: numClasses, inChannels, stem, zeroInitResidual/,
+    );
+    expect(() => new ResNet({ block: 'basic', layers: [2, 2, 2] })).toThrow(
+      /ResNet: layers must be 4 positive integers/,
+    );
+    expect(() => new ResNet({ block: 'basic', layers: [1, 1, 1, 1], groups: 2 })).toThrow(
+      /ResNet: basic blocks support only groups 1/,
+    );
+    expect(() => r18.call(randn([1, 1, 32, 32]))).toThrow(
+      /ResNet: expected 4-D NCHW input with 3 channels, got shape \[1,1,32,32\]/,
+    );
   });
 
   it('is in the zoo under torchvision names, with options from JSON', () => {
     const names = zooEntries().map((e) => e.name);
     expect(names).toEqual(
-      expect.arrayContaining(['resnet18', 'resnet200', 'resnext50_32x4d', 'resnext101_32x8d', 'wide_resnet50_2', 'densenet121', 'resnet20', 'resnet110']),
+      expect.arrayContaining([
+        'resnet18',
+        'resnet200',
+        'resnext50_32x4d',
+        'resnext101_32x8d',
+        'wide_resnet50_2',
+        'densenet121',
+        'resnet20',
+        'resnet110',
+      ]),
     );
-    const m = createModel('resnet18', JSON.parse('{"stem":"cifar","inChannels":1,"numClasses":10}') as Record<string, unknown>);
+    const m = createModel(
+      'resnet18',
+      JSON.parse('{"stem":"cifar","inChannels":1,"numClasses":10}') as Record<string, unknown>,
+    );
     expect(m).toBeInstanceOf(ResNet);
     expect((m as ResNet).conv1).toBeInstanceOf(Conv2d);
     expect((m as ResNet).conv1.weight.shape).toEqual([64, 1, 3, 3]);
-    expect(() => createModel('wide_resnet50_2', { depth: 3 })).toThrow(/wide_resnet50_2: unknown option\(s\) depth/);
+    expect(() => createModel('wide_resnet50_2', { depth: 3 })).toThrow(
+      /wide_resnet50_2: unknown option\(s\) depth/,
+    );
   });
 });

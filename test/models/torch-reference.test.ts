@@ -39,7 +39,9 @@ interface Case {
   };
 }
 
-const fixture = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'resnet_fixture.json'), 'utf8')) as {
+const fixture = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'resnet_fixture.json'), 'utf8'),
+) as {
   cases: Case[];
 };
 
@@ -88,45 +90,63 @@ function stateDictOf(keys: [string, number[]][]): Record<string, Tensor> {
  * PyTorch lands where the quantity is ill-conditioned (the first layers' gradients of ResNeXt-50
  * and DenseNet-121 lose a few percent to cancellation in training-mode batch norm).
  */
-function close(actual: ArrayLike<number>, expected: number[], torchError: number, label: string): void {
+function close(
+  actual: ArrayLike<number>,
+  expected: number[],
+  torchError: number,
+  label: string,
+): void {
   const rel = Math.max(1e-3, 4 * torchError);
   expectClose(actual, expected, 0, rel * maxAbs(expected), label);
 }
 
 /** Small enough for the pure-TypeScript kernels too. */
-const ON_TS = new Set(['resnet18 {"numClasses":10,"stem":"cifar","inChannels":1}', 'resnet20 {"inChannels":1}']);
+const ON_TS = new Set([
+  'resnet18 {"numClasses":10,"stem":"cifar","inChannels":1}',
+  'resnet20 {"inChannels":1}',
+]);
 
 describe.each(BACKENDS)('the zoo matches PyTorch on the %s backend', (backend) => {
-  const cases = fixture.cases.filter((c) => backend === 'native' || ON_TS.has(`${c.name} ${JSON.stringify(c.options)}`));
-  it.each(cases.map((c) => [`${c.name} ${JSON.stringify(c.options)}`, c] as const))('%s', (_, c) => {
-    setBackend(backend);
-    const model = createModel(c.name, c.options);
-    const sd = model.stateDict();
-    // torchvision's names, in torchvision's order.
-    expect(Object.keys(sd)).toEqual(c.keys.map(([k]) => k));
-    model.loadStateDict(stateDictOf(c.keys));
+  const cases = fixture.cases.filter(
+    (c) => backend === 'native' || ON_TS.has(`${c.name} ${JSON.stringify(c.options)}`),
+  );
+  it.each(cases.map((c) => [`${c.name} ${JSON.stringify(c.options)}`, c] as const))(
+    '%s',
+    (_, c) => {
+      setBackend(backend);
+      const model = createModel(c.name, c.options);
+      const sd = model.stateDict();
+      // torchvision's names, in torchvision's order.
+      expect(Object.keys(sd)).toEqual(c.keys.map(([k]) => k));
+      model.loadStateDict(stateDictOf(c.keys));
 
-    const n = c.inputShape.reduce((a, b) => a * b, 1);
-    const x = new Tensor(Float32Array.from(formula(n, 1000003)), c.inputShape);
-    model.eval();
-    const err = c.torchFloat32Error;
-    close(noGrad(() => model.call(x)).data, c.eval, err.eval, 'eval-mode output');
+      const n = c.inputShape.reduce((a, b) => a * b, 1);
+      const x = new Tensor(Float32Array.from(formula(n, 1000003)), c.inputShape);
+      model.eval();
+      const err = c.torchFloat32Error;
+      close(noGrad(() => model.call(x)).data, c.eval, err.eval, 'eval-mode output');
 
-    model.train();
-    const y = model.call(x);
-    close(y.data, c.train, err.train, 'training-mode output');
-    const running = model.stateDict()[c.runningMeanKey];
-    close(running.data.subarray(0, c.runningMeanAfterTrain.length), c.runningMeanAfterTrain, err.runningMeanAfterTrain, c.runningMeanKey);
+      model.train();
+      const y = model.call(x);
+      close(y.data, c.train, err.train, 'training-mode output');
+      const running = model.stateDict()[c.runningMeanKey];
+      close(
+        running.data.subarray(0, c.runningMeanAfterTrain.length),
+        c.runningMeanAfterTrain,
+        err.runningMeanAfterTrain,
+        c.runningMeanKey,
+      );
 
-    const coef = new Tensor(Float32Array.from(formula(y.size, 1000033)), y.shape);
-    sum(mul(y, coef)).backward();
-    const params = new Map(model.namedParameters());
-    for (const [key, want] of Object.entries(c.grads)) {
-      const g = params.get(key)!.grad!;
-      close(g.data.subarray(0, want.length), want, err.grads[key], `gradient of ${key}`);
-      let ss = 0;
-      for (const v of g.data) ss += v * v;
-      close([Math.sqrt(ss)], [c.gradNorms[key]], err.gradNorms[key], `gradient norm of ${key}`);
-    }
-  });
+      const coef = new Tensor(Float32Array.from(formula(y.size, 1000033)), y.shape);
+      sum(mul(y, coef)).backward();
+      const params = new Map(model.namedParameters());
+      for (const [key, want] of Object.entries(c.grads)) {
+        const g = params.get(key)!.grad!;
+        close(g.data.subarray(0, want.length), want, err.grads[key], `gradient of ${key}`);
+        let ss = 0;
+        for (const v of g.data) ss += v * v;
+        close([Math.sqrt(ss)], [c.gradNorms[key]], err.gradNorms[key], `gradient norm of ${key}`);
+      }
+    },
+  );
 });

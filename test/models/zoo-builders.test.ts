@@ -30,35 +30,45 @@ const TORCHVISION_PARAMS: [string, number][] = [
 ];
 
 /** Small enough for the pure-TypeScript kernels too. */
-const ON_TS = new Set(['resnet18', 'resnet50', 'resnext50_32x4d', 'densenet121']);
+const ON_TS = new Set(['resnet18', 'resnext50_32x4d', 'densenet121']);
 
 function trainStep(model: Module, x: Tensor): void {
   model.zeroGrad();
   const y = model.call(x);
   expect(y.shape).toEqual([x.shape[0], 1000]);
-  crossEntropy(y, new Tensor(Int32Array.from({ length: x.shape[0] }, (_, i) => (i * 7) % 1000), [x.shape[0]])).backward();
+  crossEntropy(
+    y,
+    new Tensor(
+      Int32Array.from({ length: x.shape[0] }, (_, i) => (i * 7) % 1000),
+      [x.shape[0]],
+    ),
+  ).backward();
   for (const [name, p] of model.namedParameters()) {
-    if (p.grad === null || !p.grad.data.every(Number.isFinite)) throw new Error(`${name}: no finite gradient`);
+    if (p.grad === null || !p.grad.data.every(Number.isFinite))
+      throw new Error(`${name}: no finite gradient`);
   }
 }
 
 describe('the ImageNet zoo', () => {
-  it.each(TORCHVISION_PARAMS)('%s: torchvision parameter count, tallies, forward and backward', (name, params) => {
-    manualSeed(0);
-    const model = createModel(name);
-    expect(model.numParameters()).toBe(params);
-    const entry = zooEntries().find((e) => e.name === name)!;
-    expect(entry.inputShape!({})).toEqual([3, 224, 224]);
-    expect(entry.stats!({}, [3, 224, 224]).params).toBe(params);
-    setBackend(BACKENDS.includes('native') ? 'native' : 'ts');
-    // The tally's multiply-adds against the forward hooks' (at 64x64, where the hooks are cheap).
-    expect(entry.stats!({}, [3, 64, 64]).macs).toBe(countMacs(model, [3, 64, 64]));
-    // Batch 2, so that batch norm has two values per channel where the map is down to 1x1.
-    const x = randn([2, 3, 32, 32]);
-    for (const backend of BACKENDS) {
-      if (backend === 'ts' && !ON_TS.has(name)) continue;
-      setBackend(backend);
-      trainStep(model, x);
-    }
-  });
+  it.each(TORCHVISION_PARAMS)(
+    '%s: torchvision parameter count, tallies, forward and backward',
+    (name, params) => {
+      manualSeed(0);
+      const model = createModel(name);
+      expect(model.numParameters()).toBe(params);
+      const entry = zooEntries().find((e) => e.name === name)!;
+      expect(entry.inputShape!({})).toEqual([3, 224, 224]);
+      expect(entry.stats!({}, [3, 224, 224]).params).toBe(params);
+      setBackend(BACKENDS.includes('native') ? 'native' : 'ts');
+      // The tally's multiply-adds against the forward hooks' (at 64x64, where the hooks are cheap).
+      expect(entry.stats!({}, [3, 64, 64]).macs).toBe(countMacs(model, [3, 64, 64]));
+      // Batch 2, so that batch norm has two values per channel where the map is down to 1x1.
+      const x = randn([2, 3, 32, 32]);
+      for (const backend of BACKENDS) {
+        if (backend === 'ts' && !ON_TS.has(name)) continue;
+        setBackend(backend);
+        trainStep(model, x);
+      }
+    },
+  );
 });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { EarlyStopping, ModelCheckpoint, type EpochLogs, type TrainContext } from '../../lib/train/callbacks.js';
+import {
+  EarlyStopping,
+  ModelCheckpoint,
+  type EpochLogs,
+  type TrainContext,
+} from '../../lib/train/callbacks.js';
 import { Linear } from '../../lib/nn/linear.js';
 import { SGD } from '../../lib/optim/sgd.js';
 
@@ -46,7 +51,9 @@ describe('earlyStopping', () => {
 
   it('counts only improvements larger than minDelta', () => {
     // 1 -> 0.95 is an improvement of 0.05 < minDelta 0.1: no improvement at epochs 1, 2
-    expect(runScript(new EarlyStopping({ patience: 1, minDelta: 0.1 }), [1, 0.95, 0.92, 0.5])).toBe(2);
+    expect(runScript(new EarlyStopping({ patience: 1, minDelta: 0.1 }), [1, 0.95, 0.92, 0.5])).toBe(
+      2,
+    );
   });
 
   it('maximizes accuracy-like values in auto mode', () => {
@@ -82,17 +89,22 @@ describe('earlyStopping', () => {
   });
 
   it('rejects bad options', () => {
-    expect(() => new EarlyStopping({ patience: -1 })).toThrow(/earlyStopping: patience must be a non-negative integer, got -1/);
+    expect(() => new EarlyStopping({ patience: -1 })).toThrow(
+      /earlyStopping: patience must be a non-negative integer, got -1/,
+    );
   });
 });
 
 describe('ModelCheckpoint', () => {
   it('with saveBestOnly writes only on improvement', async () => {
     const written: number[] = [];
-    const cb = new ModelCheckpoint((_ctx, epoch) => void written.push(epoch), { saveBestOnly: true });
+    const cb = new ModelCheckpoint((_ctx, epoch) => void written.push(epoch), {
+      saveBestOnly: true,
+    });
     const ctx = fakeContext();
     const losses = [1, 0.7, 0.8, 0.6, 0.6];
-    for (let e = 0; e < losses.length; e++) await cb.onEpochEnd(e, { epoch: e, valLoss: losses[e] } as EpochLogs, ctx);
+    for (let e = 0; e < losses.length; e++)
+      await cb.onEpochEnd(e, { epoch: e, valLoss: losses[e] } as EpochLogs, ctx);
     expect(written).toEqual([0, 1, 3]);
   });
 });

@@ -19,7 +19,10 @@ const train = datasets.fashionMnistSubset({ split: 'train' });
 const test = datasets.fashionMnistSubset({ split: 'test' });
 
 function firstN(n: number): Subset {
-  return new Subset(train, Int32Array.from({ length: n }, (_, i) => i));
+  return new Subset(
+    train,
+    Int32Array.from({ length: n }, (_, i) => i),
+  );
 }
 
 afterEach(() => setBackend('native'));
@@ -83,7 +86,12 @@ describe('fit on the bundled Fashion-MNIST subset', () => {
     const run = async (opts: { stopAt?: { epoch: number; batch: number }; resume?: boolean }) => {
       manualSeed(4);
       const model = createModel('simple-cnn', { width: 4, hidden: 16, dropout: 0.3 });
-      const optimizer = new SGD(model.parameters(), { lr: 0.05, momentum: 0.9, nesterov: true, weightDecay: 5e-4 });
+      const optimizer = new SGD(model.parameters(), {
+        lr: 0.05,
+        momentum: 0.9,
+        nesterov: true,
+        weightDecay: 5e-4,
+      });
       const scheduler = new CosineAnnealingLR(optimizer, { tMax: 3 });
       const loader = new DataLoader(firstN(256), { batchSize: 32, shuffle: true, seed: 9 });
       let initialEpoch = 0;
@@ -117,7 +125,11 @@ describe('fit on the bundled Fashion-MNIST subset', () => {
         saveCheckpoint(ckpt, model, {
           optimizer,
           epoch: r.next.epoch,
-          extra: { batch: r.next.batch, rng: defaultGenerator.getState(), scheduler: scheduler.stateDict() },
+          extra: {
+            batch: r.next.batch,
+            rng: defaultGenerator.getState(),
+            scheduler: scheduler.stateDict(),
+          },
         });
       }
       return model;
@@ -149,8 +161,12 @@ describe('fit on the bundled Fashion-MNIST subset', () => {
     await expect(fit(model, { train: trainLoader, epochs: 0, optimizer })).rejects.toThrow(
       /fit: epochs must be a positive integer, got 0/,
     );
-    await expect(fit(model, { train: 5 as never, epochs: 1, optimizer })).rejects.toThrow(/fit: train must be a DataLoader/);
-    expect(() => predict(model, x0(), { batchSize: 0 })).toThrow(/predict: batchSize must be a positive integer, got 0/);
+    await expect(fit(model, { train: 5 as never, epochs: 1, optimizer })).rejects.toThrow(
+      /fit: train must be a DataLoader/,
+    );
+    expect(() => predict(model, x0(), { batchSize: 0 })).toThrow(
+      /predict: batchSize must be a positive integer, got 0/,
+    );
   });
 });
 

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, confusionMatrix, MetricTracker, predictClasses, topKAccuracy } from '../../lib/train/metrics.js';
+import {
+  accuracy,
+  confusionMatrix,
+  MetricTracker,
+  predictClasses,
+  topKAccuracy,
+} from '../../lib/train/metrics.js';
 import { tensor } from '../../lib/tensor.js';
 
 const logits = tensor(
@@ -43,7 +49,11 @@ describe('metrics', () => {
   });
 
   it('checks shapes', () => {
-    expect(() => accuracy(tensor([1, 2, 3], [3]), targets)).toThrow(/logits must be 2-D \[N, C\], got shape \[3\]/);
-    expect(() => topKAccuracy(logits, targets, 4)).toThrow(/k must be an integer in \[1, 3\], got 4/);
+    expect(() => accuracy(tensor([1, 2, 3], [3]), targets)).toThrow(
+      /logits must be 2-D \[N, C\], got shape \[3\]/,
+    );
+    expect(() => topKAccuracy(logits, targets, 4)).toThrow(
+      /k must be an integer in \[1, 3\], got 4/,
+    );
   });
 });

@@ -1,4 +1,4 @@
-#include "conv2d_indirect.h"
+#include "conv2d_implicit.h"
 
 #include <algorithm>
 #include <cstring>
@@ -74,15 +74,25 @@ void pad_planes(const Conv2dShape& s, const Geometry& g, int64_t channels, const
   }
 }
 
-}  // namespace
 
-bool conv2d_forward_indirect_applies(const KernelConfig& cfg, const Conv2dShape& s) {
-  const int64_t og = s.out_channels / s.groups;
-  return og * 2 >= cfg.nr && s.batch > 0 && s.in_channels > 0;
+
+// Relative cost of the two forms (1 = every multiply-add useful): tile rounding of both operands,
+// plus, for the indirect form, storing each output transposed (about 16 multiply-adds' worth of
+// time per output for a 6x16 tile, spread over its K taps).
+double indirect_cost(const KernelConfig& cfg, const Geometry& g) {
+  const double rows = double(ceil_div(g.p, cfg.mr) * cfg.mr) / double(g.p);
+  const double cols = double(ceil_div(g.og, cfg.nr) * cfg.nr) / double(g.og);
+  return rows * cols * (1.0 + double(cfg.nr) / double(g.k));
 }
 
-void conv2d_forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
-                             const float* w, const float* bias, float* y) {
+double rows_cost(const KernelConfig& cfg, const Conv2dShape& s, const Geometry& g) {
+  const double rows = double(ceil_div(g.og, cfg.mr) * cfg.mr) / double(g.og);
+  const double cols = double(ceil_div(s.out_width, cfg.nr) * cfg.nr) / double(s.out_width);
+  return rows * cols;
+}
+
+void forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
+                      const float* w, const float* bias, float* y) {
   const Geometry g = geometry(s);
   const int64_t mr = cfg.mr, nr = cfg.nr;
   const int64_t panels = ceil_div(g.og, nr);
@@ -149,50 +159,8 @@ void conv2d_forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, cons
   });
 }
 
-bool conv2d_backward_input_indirect_applies(const KernelConfig& cfg, const Conv2dShape& s) {
-  const int64_t cg = s.in_channels / s.groups;
-  return s.stride_h == 1 && s.stride_w == 1 && s.pad_h <= (s.kernel_h - 1) * s.dilation_h &&
-         s.pad_w <= (s.kernel_w - 1) * s.dilation_w && cg * 2 >= cfg.nr && s.batch > 0 &&
-         s.out_channels > 0;
-}
-
-void conv2d_backward_input_indirect(const KernelConfig& cfg, const Conv2dShape& s,
-                                    const float* dy, const float* w, float* dx) {
-  // dx[c, h, w] = sum over o, kh, kw of dy[o, h + pad - kh * dil, ...] * w[o, c, kh, kw]: a
-  // stride-1 convolution of dy padded by (K - 1) * dil - pad, with w'[c, o, kh', kw'] =
-  // w[o, c, K - 1 - kh', K - 1 - kw'] (per group).
-  const int64_t cg = s.in_channels / s.groups, og = s.out_channels / s.groups;
-  const int64_t khw = s.kernel_h * s.kernel_w;
-  ScratchArena::Scope scope;
-  float* wt = ScratchArena::local().allocate_floats(s.out_channels * cg * khw);
-  for (int64_t grp = 0; grp < s.groups; ++grp) {
-    for (int64_t o = 0; o < og; ++o) {
-      for (int64_t c = 0; c < cg; ++c) {
-        const float* src = w + ((grp * og + o) * cg + c) * khw;
-        float* dst = wt + ((grp * cg + c) * og + o) * khw;
-        for (int64_t t = 0; t < khw; ++t) dst[t] = src[khw - 1 - t];
-      }
-    }
-  }
-  Conv2dShape t = s;
-  t.in_channels = s.out_channels;
-  t.in_height = s.out_height;
-  t.in_width = s.out_width;
-  t.out_channels = s.in_channels;
-  t.out_height = s.in_height;
-  t.out_width = s.in_width;
-  t.pad_h = (s.kernel_h - 1) * s.dilation_h - s.pad_h;
-  t.pad_w = (s.kernel_w - 1) * s.dilation_w - s.pad_w;
-  conv2d_forward_indirect(cfg, t, dy, wt, nullptr, dx);
-}
-
-bool conv2d_backward_weight_indirect_applies(const KernelConfig& cfg, const Conv2dShape& s) {
-  const int64_t og = s.out_channels / s.groups;
-  return og * 2 >= cfg.nr && s.batch > 0 && s.in_channels > 0;
-}
-
-void conv2d_backward_weight_indirect(const KernelConfig& cfg, const Conv2dShape& s,
-                                     const float* x, const float* dy, float* dw) {
+void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
+                     const float* dy, float* dw) {
   const Geometry g = geometry(s);
   const int64_t mr = cfg.mr, nr = cfg.nr;
   const int64_t panels = ceil_div(g.og, nr);
@@ -262,6 +230,176 @@ void conv2d_backward_weight_indirect(const KernelConfig& cfg, const Conv2dShape&
       });
     }
   }
+}
+
+
+void forward_rows(const KernelConfig& cfg, const Conv2dShape& s, const float* x, const float* w,
+                  const float* bias, float* y) {
+  const Geometry g = geometry(s);
+  const int64_t mr = cfg.mr, nr = cfg.nr;
+  const int64_t panels = ceil_div(g.og, mr);
+  const int64_t panel_floats = g.k * mr;
+  const int64_t in_plane = s.in_height * s.in_width;
+  // The last panel and the last tile of a row overlap their predecessors (when there are enough
+  // channels and pixels), so that every tile is full and stored straight into y; the overlap is
+  // computed twice, to the same values. Full tiles also never read past an input row.
+  const auto panel_start = [&](int64_t q) {
+    return g.og >= mr ? std::min(q * mr, g.og - mr) : q * mr;
+  };
+  const bool full_tiles = s.out_width >= nr;
+  const int64_t tiles = ceil_div(s.out_width, nr);
+  const auto tile_start = [&](int64_t t) {
+    return full_tiles ? std::min(t * nr, s.out_width - nr) : t * nr;
+  };
+  // x is read in place unless it needs padding, or a partial tile would read past its end.
+  const bool copy = g.padded || !full_tiles;
+  const int64_t plane = copy ? g.plane : in_plane;
+  const int64_t row_stride = copy ? g.wp : s.in_width;
+
+  ScratchArena::Scope scope;
+  ScratchArena& arena = ScratchArena::local();
+  int64_t* taps = static_cast<int64_t*>(arena.allocate(size_t(g.k) * sizeof(int64_t)));
+  tap_offsets(s, g.cg, plane, row_stride, taps);
+  // A = W per group: panel q holds output channels [panel_start(q), + mr) of the group.
+  float* ap = arena.allocate_floats(s.groups * panels * panel_floats);
+  parallel_range(s.groups * panels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t grp = t / panels, q = t % panels, o0 = panel_start(q);
+      pack_transposed_panel(mr, g.k, std::min(mr, g.og - o0), w + (grp * g.og + o0) * g.k, g.k,
+                            ap + t * panel_floats);
+    }
+  });
+
+  // One task per (image, group), split further over output rows when there are too few of them.
+  ThreadPool& pool = ThreadPool::global();
+  const int64_t units = s.batch * s.groups;
+  const int64_t threads = pool.participants(units * s.out_height);
+  const int64_t splits =
+      units >= threads ? 1 : std::min<int64_t>(s.out_height, ceil_div(2 * threads, units));
+  pool.parallel_for(units * splits, [&](int64_t task, int) {
+    const int64_t unit = task / splits, split = task % splits;
+    const int64_t n = unit / s.groups, grp = unit % s.groups;
+    ScratchArena::Scope task_scope;
+    ScratchArena& local = ScratchArena::local();
+    const float* src = x + (n * s.in_channels + grp * g.cg) * in_plane;
+    if (copy) {
+      // Slack past the last plane: a partial tile reads up to nr - 1 floats beyond its row.
+      float* xp = local.allocate_floats(g.cg * g.plane + nr);
+      pad_planes(s, g, g.cg, src, in_plane, xp);
+      std::fill(xp + g.cg * g.plane, xp + g.cg * g.plane + nr, 0.0f);
+      src = xp;
+    }
+    float* tile = local.allocate_floats(mr * nr);
+    RowTile b(cfg, g.k, taps, local.allocate_floats(RowTile::scratch_floats(cfg, g.k)));
+    const float* a_group = ap + grp * panels * panel_floats;
+    float* y_group = y + (n * s.out_channels + grp * g.og) * g.p;
+    const int64_t oh_begin = s.out_height * split / splits;
+    const int64_t oh_end = s.out_height * (split + 1) / splits;
+    for (int64_t oh = oh_begin; oh < oh_end; ++oh) {
+      const float* row = src + oh * s.stride_h * row_stride;
+      float* y_row = y_group + oh * s.out_width;
+      for (int64_t t = 0; t < tiles; ++t) {
+        const int64_t ow0 = tile_start(t), cols = std::min(nr, s.out_width - ow0);
+        b.set_base(row + ow0);
+        for (int64_t q = 0; q < panels; ++q) {
+          const int64_t o0 = panel_start(q), rows = std::min(mr, g.og - o0);
+          float* c = y_row + o0 * g.p + ow0;
+          if (rows == mr && cols == nr) {
+            b.multiply(a_group + q * panel_floats, c, g.p, 1.0f, 0.0f);
+            continue;
+          }
+          b.multiply(a_group + q * panel_floats, tile, nr, 1.0f, 0.0f);
+          for (int64_t i = 0; i < rows; ++i) {
+            for (int64_t j = 0; j < cols; ++j) c[i * g.p + j] = tile[i * nr + j];
+          }
+        }
+      }
+    }
+    if (bias != nullptr) {
+      for (int64_t o = 0; o < g.og; ++o) {
+        const float bo = bias[grp * g.og + o];
+        float* yo = y_group + o * g.p;
+        for (int64_t i = oh_begin * s.out_width; i < oh_end * s.out_width; ++i) yo[i] += bo;
+      }
+    }
+  });
+}
+
+}  // namespace
+
+bool conv2d_forward_implicit(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
+                             const float* w, const float* bias, float* y) {
+  if (s.batch == 0 || s.in_channels == 0 || s.out_channels == 0) return false;
+  const Geometry g = geometry(s);
+  const double indirect = indirect_cost(cfg, g);
+  const double rows = s.stride_w == 1 ? rows_cost(cfg, s, g) : 1e9;
+  // Beyond this, im2col + GEMM (which tiles output channels by mr) wastes less.
+  constexpr double kMaxCost = 1.6;
+  if (std::min(indirect, rows) > kMaxCost) return false;
+  if (rows < indirect) {
+    forward_rows(cfg, s, x, w, bias, y);
+  } else {
+    forward_indirect(cfg, s, x, w, bias, y);
+  }
+  return true;
+}
+
+bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& s,
+                                    const float* dy, const float* w, float* dx) {
+  if (s.stride_h != 1 || s.stride_w != 1 || s.pad_h > (s.kernel_h - 1) * s.dilation_h ||
+      s.pad_w > (s.kernel_w - 1) * s.dilation_w) {
+    return false;
+  }
+  // dx[c, h, w] = sum over o, kh, kw of dy[o, h + pad - kh * dil, ...] * w[o, c, kh, kw]: a
+  // stride-1 convolution of dy padded by (K - 1) * dil - pad, with w'[c, o, kh', kw'] =
+  // w[o, c, K - 1 - kh', K - 1 - kw'] (per group).
+  Conv2dShape t = s;
+  t.in_channels = s.out_channels;
+  t.in_height = s.out_height;
+  t.in_width = s.out_width;
+  t.out_channels = s.in_channels;
+  t.out_height = s.in_height;
+  t.out_width = s.in_width;
+  t.pad_h = (s.kernel_h - 1) * s.dilation_h - s.pad_h;
+  t.pad_w = (s.kernel_w - 1) * s.dilation_w - s.pad_w;
+  if (t.batch == 0 || t.in_channels == 0 || t.out_channels == 0) return false;
+  const Geometry g = geometry(t);
+  const double indirect = indirect_cost(cfg, g);
+  const double rows = rows_cost(cfg, t, g);
+  constexpr double kMaxCost = 1.6;
+  if (std::min(indirect, rows) > kMaxCost) return false;
+
+  const int64_t cg = s.in_channels / s.groups, og = s.out_channels / s.groups;
+  const int64_t khw = s.kernel_h * s.kernel_w;
+  ScratchArena::Scope scope;
+  float* wt = ScratchArena::local().allocate_floats(s.out_channels * cg * khw);
+  for (int64_t grp = 0; grp < s.groups; ++grp) {
+    for (int64_t o = 0; o < og; ++o) {
+      for (int64_t c = 0; c < cg; ++c) {
+        const float* src = w + ((grp * og + o) * cg + c) * khw;
+        float* dst = wt + ((grp * cg + c) * og + o) * khw;
+        for (int64_t k = 0; k < khw; ++k) dst[k] = src[khw - 1 - k];
+      }
+    }
+  }
+  if (rows < indirect) {
+    forward_rows(cfg, t, dy, wt, nullptr, dx);
+  } else {
+    forward_indirect(cfg, t, dy, wt, nullptr, dx);
+  }
+  return true;
+}
+
+bool conv2d_backward_weight_implicit(const KernelConfig& cfg, const Conv2dShape& s,
+                                     const float* x, const float* dy, float* dw) {
+  if (s.batch == 0 || s.in_channels == 0 || s.out_channels == 0) return false;
+  const Geometry g = geometry(s);
+  // Rows are taps, columns output channels: the same rounding as the indirect forward form.
+  const double cost = double(ceil_div(g.k, cfg.mr) * cfg.mr) / double(g.k) *
+                      double(ceil_div(g.og, cfg.nr) * cfg.nr) / double(g.og);
+  if (cost > 1.6) return false;
+  backward_weight(cfg, s, x, dy, dw);
+  return true;
 }
 
 }  // namespace convnet
