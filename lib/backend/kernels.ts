@@ -84,6 +84,26 @@ export interface BiasGeometry {
  */
 export type ChannelGeometry = BiasGeometry;
 
+/**
+ * The scalars of one Adam / AdamW step (torch.optim.Adam / AdamW), computed once per parameter
+ * tensor by the optimizer at step t (counted from 1).
+ */
+export interface AdamStep {
+  beta1: number;
+  beta2: number;
+  /** lr / (1 - beta1^t) */
+  stepSize: number;
+  /** sqrt(1 - beta2^t) */
+  bias2Sqrt: number;
+  eps: number;
+  /** Adam's weight decay, added to the gradient (0 for AdamW). */
+  l2: number;
+  /** AdamW's decoupled decay, the factor 1 - lr * weightDecay on the weights (1 for Adam). */
+  decay: number;
+  /** -1 to maximize, 1 to minimize. */
+  sign: number;
+}
+
 /** A row-major matrix [rows, cols]; softmax runs along each row (the last axis). */
 export interface RowsGeometry {
   rows: number;
@@ -218,4 +238,19 @@ export interface Kernels {
   add(a: Float32Array, b: Float32Array, out: Float32Array): void;
   /** y += alpha * x, elementwise (BLAS saxpy): gradient accumulation. */
   axpy(x: Float32Array, y: Float32Array, alpha: number): void;
+
+  /**
+   * One Adam step over a parameter tensor, in place: with d = sign * g + l2 * w,
+   * m = beta1 * m + (1 - beta1) * d, v = beta2 * v + (1 - beta2) * d^2,
+   * vMax = max(vMax, v) (amsgrad, when vMax is given),
+   * w = w * decay - stepSize * m / (sqrt(vMax or v) / bias2Sqrt + eps).
+   */
+  adamUpdate(
+    p: AdamStep,
+    w: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    vMax: Float32Array | null,
+  ): void;
 }

@@ -8,6 +8,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import type {
+  AdamStep,
   BiasGeometry,
   ChannelGeometry,
   Conv2dGeometry,
@@ -99,6 +100,7 @@ interface Addon {
   globalAvgPoolBackward(g: Geo, dy: F32, dx: F32): void;
   add(a: F32, b: F32, out: F32): void;
   axpy(x: F32, y: F32, alpha: number): void;
+  adamUpdate(p: Geo, w: F32, g: F32, m: F32, v: F32, vMax: F32 | null): void;
   isa(): Isa;
   availableIsas(): Isa[];
   setIsa(isa: string): void;
@@ -152,6 +154,7 @@ const convRec = new Float64Array(16);
 const poolRec = new Float64Array(13);
 const biasRec = new Float64Array(3);
 const rowsRec = new Float64Array(2);
+const adamRec = new Float64Array(8);
 
 function requireObject(fn: string, name: string, what: string, v: unknown): void {
   if (typeof v !== 'object' || v === null) {
@@ -231,6 +234,21 @@ function channelRecord(fn: string, g: ChannelGeometry): Geo {
   biasRec[1] = g.channels;
   biasRec[2] = g.inner;
   return biasRec;
+}
+
+// Field order must match kAdamFields in native/binding/kernels_binding.cc.
+function adamRecord(p: AdamStep): Geo {
+  requireObject('adamUpdate', 'p', 'AdamStep', p);
+  const r = adamRec;
+  r[0] = p.beta1;
+  r[1] = p.beta2;
+  r[2] = p.stepSize;
+  r[3] = p.bias2Sqrt;
+  r[4] = p.eps;
+  r[5] = p.l2;
+  r[6] = p.decay;
+  r[7] = p.sign;
+  return r;
 }
 
 function rowsRecord(fn: string, g: RowsGeometry): Geo {
@@ -327,6 +345,7 @@ function wrapKernels(a: Addon): Kernels {
       a.globalAvgPoolBackward(rowsRecord('globalAvgPoolBackward', g), dy, dx),
     add: (x, y, out) => a.add(x, y, out),
     axpy: (x, y, alpha) => a.axpy(x, y, alpha),
+    adamUpdate: (p, w, g, m, v, vMax) => a.adamUpdate(adamRecord(p), w, g, m, v, vMax),
   };
 }
 

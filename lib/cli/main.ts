@@ -6,7 +6,12 @@ import path from 'node:path';
 import { backendInfo, setBackend, type BackendName } from '../backend/index.js';
 import { DataLoader } from '../data/loader.js';
 import { datasets } from '../data/datasets.js';
-import { DATASET_CATALOG, downloadDataset, FASHION_MNIST_CLASSES, type DatasetName } from '../data/download.js';
+import {
+  DATASET_CATALOG,
+  downloadDataset,
+  FASHION_MNIST_CLASSES,
+  type DatasetName,
+} from '../data/download.js';
 import { readIdx } from '../data/idx.js';
 import { decodePng, resizeGray } from '../data/png.js';
 import { loadModel } from '../io/model-file.js';
@@ -19,11 +24,23 @@ import { VERSION } from '../version.js';
 import { formatFlags, parseArgs, UsageError, type FlagSpec } from './args.js';
 import { runTrain, TRAIN_FLAGS } from './train.js';
 
-const BACKEND_FLAG: FlagSpec = { type: 'string', choices: ['native', 'ts'], description: 'kernel backend' };
+const BACKEND_FLAG: FlagSpec = {
+  type: 'string',
+  choices: ['native', 'ts'],
+  description: 'kernel backend',
+};
 
 const EVAL_FLAGS: Record<string, FlagSpec> = {
-  data: { type: 'string', description: 'directory with the IDX files (default: the bundled subset)' },
-  dataset: { type: 'string', choices: ['fashion-mnist', 'mnist'], description: 'which dataset --data holds', default: 'fashion-mnist' },
+  data: {
+    type: 'string',
+    description: 'directory with the IDX files (default: the bundled subset)',
+  },
+  dataset: {
+    type: 'string',
+    choices: ['fashion-mnist', 'mnist'],
+    description: 'which dataset --data holds',
+    default: 'fashion-mnist',
+  },
   backend: BACKEND_FLAG,
 };
 const PREDICT_FLAGS: Record<string, FlagSpec> = {
@@ -31,7 +48,11 @@ const PREDICT_FLAGS: Record<string, FlagSpec> = {
   backend: BACKEND_FLAG,
 };
 const DOWNLOAD_FLAGS: Record<string, FlagSpec> = {
-  dir: { type: 'string', description: 'where to put the files (default: $CONVNET_DATA/<name> or ~/.cache/convnet/<name>)' },
+  dir: {
+    type: 'string',
+    description:
+      'where to put the files (default: $CONVNET_DATA/<name> or ~/.cache/convnet/<name>)',
+  },
   'base-url': { type: 'string', description: 'mirror to fetch from' },
 };
 
@@ -58,12 +79,18 @@ function requireFile(what: string, p: string | undefined): string {
 async function cmdEval(argv: string[]): Promise<void> {
   const { flags, positionals } = parseArgs(argv, EVAL_FLAGS);
   const file = requireFile('MODEL', positionals[0]);
-  if (flags.data !== undefined && !fs.existsSync(flags.data as string)) throw new UsageError(`--data ${flags.data}: no such directory`);
+  if (flags.data !== undefined && !fs.existsSync(flags.data as string))
+    throw new UsageError(`--data ${flags.data}: no such directory`);
   if (flags.backend !== undefined) setBackend(flags.backend as BackendName);
   const model = loadModel(file);
   const load = flags.dataset === 'mnist' ? datasets.mnistSync : datasets.fashionMnistSync;
-  const test = flags.data === undefined ? datasets.fashionMnistSubset({ split: 'test' }) : load({ root: flags.data as string, split: 'test' });
-  const r = await evaluate(model, new DataLoader(test, { batchSize: 256 }), { metrics: ['accuracy', 'top5'] });
+  const test =
+    flags.data === undefined
+      ? datasets.fashionMnistSubset({ split: 'test' })
+      : load({ root: flags.data as string, split: 'test' });
+  const r = await evaluate(model, new DataLoader(test, { batchSize: 256 }), {
+    metrics: ['accuracy', 'top5'],
+  });
   console.log(
     `${file}: test accuracy ${(r.accuracy * 100).toFixed(2)}%, top-5 ${(r.top5 * 100).toFixed(2)}%, loss ${r.loss.toFixed(4)} on ${test.length} images (${test.dir})`,
   );
@@ -81,7 +108,9 @@ function readImages(files: string[]): { names: string[]; inputs: Tensor } {
     } else {
       const idx = readIdx(f);
       if (idx.shape.length !== 3 || idx.shape[1] !== 28 || idx.shape[2] !== 28) {
-        throw new UsageError(`IMAGE ${f}: an IDX image file must hold [N,28,28] images, got [${idx.shape.join(',')}]`);
+        throw new UsageError(
+          `IMAGE ${f}: an IDX image file must hold [N,28,28] images, got [${idx.shape.join(',')}]`,
+        );
       }
       for (let i = 0; i < idx.shape[0]; i++) {
         const img = new Float32Array(784);
@@ -110,7 +139,9 @@ function cmdPredict(argv: string[]): void {
   names.forEach((name, i) => {
     const row = Array.from(probs.data.subarray(i * c, (i + 1) * c)).map((p, k) => [p, k] as const);
     row.sort((a, b) => b[0] - a[0]);
-    const shown = row.slice(0, top).map(([p, k]) => `${classes ? classes[k] : k} ${(p * 100).toFixed(1)}%`);
+    const shown = row
+      .slice(0, top)
+      .map(([p, k]) => `${classes ? classes[k] : k} ${(p * 100).toFixed(1)}%`);
     console.log(`${name}: ${shown.join(', ')}`);
   });
 }
@@ -159,27 +190,48 @@ function cmdModels(argv: string[]): void {
       params = model.numParameters();
       flops = countFlops(model, shape);
     }
-    return [e.name, params.toLocaleString('en-US'), shape.join('x'), formatMflops(flops), e.description];
+    return [
+      e.name,
+      params.toLocaleString('en-US'),
+      shape.join('x'),
+      formatMflops(flops),
+      e.description,
+    ];
   });
   const head = ['model', 'parameters', 'input', 'MFLOPs/image', 'description'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const right = new Set([1, 3]);
-  const fmt = (r: string[]) => r.map((v, i) => (right.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i]))).join('  ').trimEnd();
-  console.log([fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n'));
-  console.log('\nFLOPs: 2 per multiply-add of the convolutions and linear layers, for one image of the input shown.');
+  const fmt = (r: string[]) =>
+    r
+      .map((v, i) => (right.has(i) ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
+  console.log(
+    [fmt(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n'),
+  );
+  console.log(
+    '\nFLOPs: 2 per multiply-add of the convolutions and linear layers, for one image of the input shown.',
+  );
 }
 
 async function cmdDownload(argv: string[]): Promise<void> {
   const { flags, positionals } = parseArgs(argv, DOWNLOAD_FLAGS);
   const name = positionals[0];
   if (name === undefined || !(name in DATASET_CATALOG)) {
-    throw new UsageError(`download needs a dataset name: ${Object.keys(DATASET_CATALOG).join(', ')}; got ${name ?? 'nothing'}`);
+    throw new UsageError(
+      `download needs a dataset name: ${Object.keys(DATASET_CATALOG).join(', ')}; got ${name ?? 'nothing'}`,
+    );
   }
-  const dir = (flags.dir as string | undefined) ?? (process.env.CONVNET_DATA ? path.join(process.env.CONVNET_DATA, name) : path.join(os.homedir(), '.cache', 'convnet', name));
+  const dir =
+    (flags.dir as string | undefined) ??
+    (process.env.CONVNET_DATA
+      ? path.join(process.env.CONVNET_DATA, name)
+      : path.join(os.homedir(), '.cache', 'convnet', name));
   await downloadDataset(name as DatasetName, {
     dir,
     baseUrl: flags['base-url'] as string | undefined,
-    onFile: (f) => console.log(`${f.skipped ? 'kept' : 'fetched'} ${f.path} (${f.bytes} bytes, verified)`),
+    onFile: (f) =>
+      console.log(`${f.skipped ? 'kept' : 'fetched'} ${f.path} (${f.bytes} bytes, verified)`),
   });
   console.log(`${name} is in ${dir}`);
 }

@@ -2,7 +2,15 @@
 export { simpleCnn, type SimpleCnnOptions } from './simple-cnn.js';
 export { lenet5, type LeNet5Options } from './lenet.js';
 export { ACTIVATIONS, makeActivation, type ActivationName } from './activation.js';
-export { createModel, modelNames, registerModel, specOf, zooEntries, type ModelSpec, type ZooEntry } from './registry.js';
+export {
+  createModel,
+  modelNames,
+  registerModel,
+  specOf,
+  zooEntries,
+  type ModelSpec,
+  type ZooEntry,
+} from './registry.js';
 export { countFlops, countMacs } from './flops.js';
 export {
   BasicBlock,
@@ -26,7 +34,9 @@ export {
   resnext50_32x4d,
   resnext101_32x8d,
   wideResnet50_2,
+  resnetPreset,
   resnetStats,
+  RESNET_PRESETS,
   type ResNetConfig,
   type ResNetOptions,
   type Stem,
@@ -48,8 +58,11 @@ export {
   densenet121,
   densenet169,
   densenet201,
+  densenetPreset,
   densenetStats,
+  DENSENET_PRESETS,
   type DenseNetConfig,
   type DenseNetOptions,
 } from './densenet.js';
 export { ArchTally, type ArchStats } from './arch-stats.js';
+export { initConvNetWeights, type ConvInitOptions } from './init-weights.js';

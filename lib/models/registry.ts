@@ -5,11 +5,32 @@
  */
 import type { Module } from '../nn/module.js';
 import type { ArchStats } from './arch-stats.js';
-import { cifarResnetStats, resnet20, resnet32, resnet44, resnet56, resnet110, type CifarResNet, type CifarResNetOptions } from './cifar-resnet.js';
-import { DENSENET_OPTION_NAMES, DENSENET_PRESETS, densenetPreset, densenetStats, type DenseNetOptions } from './densenet.js';
+import {
+  cifarResnetStats,
+  resnet20,
+  resnet32,
+  resnet44,
+  resnet56,
+  resnet110,
+  type CifarResNet,
+  type CifarResNetOptions,
+} from './cifar-resnet.js';
+import {
+  DENSENET_OPTION_NAMES,
+  DENSENET_PRESETS,
+  densenetPreset,
+  densenetStats,
+  type DenseNetOptions,
+} from './densenet.js';
 import { lenet5 } from './lenet.js';
 import { checkOptions } from './options.js';
-import { RESNET_OPTION_NAMES, RESNET_PRESETS, resnetPreset, resnetStats, type ResNetOptions } from './resnet.js';
+import {
+  RESNET_OPTION_NAMES,
+  RESNET_PRESETS,
+  resnetPreset,
+  resnetStats,
+  type ResNetOptions,
+} from './resnet.js';
 import { simpleCnn } from './simple-cnn.js';
 
 export interface ModelSpec {
@@ -99,7 +120,15 @@ for (const [depth, builder] of CIFAR_BUILDERS) {
     name: `resnet${depth}`,
     description: `CIFAR ResNet-${depth} (He et al. 2015): 3 x ${(depth - 2) / 6} basic blocks, 16/32/64 channels, option-A shortcuts`,
     build: (o) => builder(o as CifarResNetOptions),
-    defaults: { numClasses: 10, inChannels: 3, shortcut: 'A', width: 16, zeroInitResidual: false, plain: false, preact: false },
+    defaults: {
+      numClasses: 10,
+      inChannels: 3,
+      shortcut: 'A',
+      width: 16,
+      zeroInitResidual: false,
+      plain: false,
+      preact: false,
+    },
     inputShape: (o) => [typeof o.inChannels === 'number' ? o.inChannels : 3, 32, 32],
     stats: (o, shape) => cifarResnetStats(depth, o as CifarResNetOptions, shape),
   });
@@ -131,10 +160,15 @@ export function zooEntries(): ZooEntry[] {
 export function createModel(name: string, options: Record<string, unknown> = {}): Module {
   const entry = zoo.get(name);
   if (entry === undefined) {
-    throw new RangeError(`createModel: unknown model ${JSON.stringify(name)}; available: ${modelNames().join(', ')}`);
+    throw new RangeError(
+      `createModel: unknown model ${JSON.stringify(name)}; available: ${modelNames().join(', ')}`,
+    );
   }
   const model = entry.build(options);
-  specs.set(model, { name, options: JSON.parse(JSON.stringify(options)) as Record<string, unknown> });
+  specs.set(model, {
+    name,
+    options: JSON.parse(JSON.stringify(options)) as Record<string, unknown>,
+  });
   return model;
 }
 

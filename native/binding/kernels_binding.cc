@@ -4,6 +4,7 @@
 #include <string>
 
 #include "../core/activation.h"
+#include "../core/adam.h"
 #include "../core/batch_norm.h"
 #include "../core/bias_add.h"
 #include "../core/conv2d.h"
@@ -46,6 +47,12 @@ constexpr FieldSpec kPoolFields[] = {
 constexpr FieldSpec kBiasFields[] = {
     {"outer", 0, kMaxInt, true}, {"channels", 0, kMaxInt, true}, {"inner", 0, kMaxInt, true}};
 constexpr FieldSpec kRowsFields[] = {{"rows", 0, kMaxInt, true}, {"cols", 0, kMaxInt, true}};
+// One Adam step's scalars (lib/backend/kernels.ts AdamStep), in this order.
+constexpr FieldSpec kAdamFields[] = {
+    {"beta1", 0, 0, false}, {"beta2", 0, 0, false}, {"stepSize", 0, 0, false},
+    {"bias2Sqrt", 0, 0, false}, {"eps", 0, 0, false}, {"l2", 0, 0, false},
+    {"decay", 0, 0, false}, {"sign", 0, 0, false},
+};
 // Global average pooling: a plane of zero elements has no mean.
 constexpr FieldSpec kPlanesFields[] = {{"rows", 0, kMaxInt, true}, {"cols", 1, kMaxInt, true}};
 
@@ -640,6 +647,35 @@ Napi::Value Axpy(const Napi::CallbackInfo& info) {
   });
 }
 
+// --- optimizer --------------------------------------------------------------------------------
+
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  const char* fn = "adamUpdate";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    double f[count_of(kAdamFields)];
+    read_fields(info, 0, fn, "p", kAdamFields, count_of(kAdamFields), f);
+    if (!(f[3] > 0)) {
+      throw_range_error(env, std::string(fn) + ": p.bias2Sqrt must be > 0, got " +
+                                 format_count(f[3]));
+    }
+    const Span<float> w = float32_arg(info, 1, fn, "w");
+    const Span<float> g = float32_arg(info, 2, fn, "g");
+    const Span<float> m = float32_arg(info, 3, fn, "m");
+    const Span<float> v = float32_arg(info, 4, fn, "v");
+    const Span<float> v_max = float32_arg(info, 5, fn, "vMax", true);
+    expect_same_length(env, g, w, fn, "g", "w");
+    expect_same_length(env, m, w, fn, "m", "w");
+    expect_same_length(env, v, w, fn, "v", "w");
+    if (v_max.data != nullptr) expect_same_length(env, v_max, w, fn, "vMax", "w");
+    const AdamStep p{float(f[0]),       float(f[1]), float(1.0 - f[0]), float(1.0 - f[1]),
+                     float(f[2]),       float(1.0 / f[3]), float(f[4]), float(f[5]),
+                     float(f[6]),       float(f[7])};
+    adam_update(p, w.size, w.data, g.data, m.data, v.data, v_max.data);
+    return env.Undefined();
+  });
+}
+
 }  // namespace
 
 void export_kernels(Napi::Env env, Napi::Object exports) {
@@ -677,6 +713,7 @@ void export_kernels(Napi::Env env, Napi::Object exports) {
       {"globalAvgPoolBackward", GlobalAvgPoolBackward},
       {"add", Add},
       {"axpy", Axpy},
+      {"adamUpdate", AdamUpdate},
   };
   for (const Entry& e : entries) exports.Set(e.name, Napi::Function::New(env, e.fn, e.name));
 }

@@ -164,9 +164,9 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
                             float* dbias) {
   if (s.out_channels == 0) return;  // dw and dbias are empty
   const Plan pl = make_plan(s);
-  if (dbias != nullptr) bias_grad(s, pl.p, dy, dbias);
   const KernelConfig& cfg = active_kernel_config();
-  if (!pl.direct && conv2d_backward_weight_implicit(cfg, s, x, dy, dw)) return;
+  if (!pl.direct && conv2d_backward_weight_implicit(cfg, s, x, dy, dw, dbias)) return;
+  if (dbias != nullptr) bias_grad(s, pl.p, dy, dbias);
   const int64_t w_size = s.out_channels * pl.k;
   std::fill(dw, dw + w_size, 0.0f);
   if (!pl.over_tasks) {

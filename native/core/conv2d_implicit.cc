@@ -160,7 +160,7 @@ void forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, const float
 }
 
 void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
-                     const float* dy, float* dw) {
+                     const float* dy, float* dw, float* dbias) {
   const Geometry g = geometry(s);
   const int64_t mr = cfg.mr, nr = cfg.nr;
   const int64_t panels = ceil_div(g.og, nr);
@@ -185,6 +185,14 @@ void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float*
   float* bp = arena.allocate_floats(panels * depth_max * nr);
   const int64_t k_tiles = ceil_div(g.k, mr);
   ThreadPool& pool = ThreadPool::global();
+  // Per image of a chunk, the sums of its dy planes (the bias gradient), read while packing and
+  // added up in image order, so the result does not depend on the thread count.
+  float* plane_sums = dbias != nullptr ? arena.allocate_floats(chunk * g.og) : nullptr;
+  double* bias_sums =
+      dbias != nullptr
+          ? static_cast<double*>(arena.allocate(size_t(s.out_channels) * sizeof(double)))
+          : nullptr;
+  if (bias_sums != nullptr) std::fill(bias_sums, bias_sums + s.out_channels, 0.0);
 
   for (int64_t grp = 0; grp < s.groups; ++grp) {
     for (int64_t n0 = 0; n0 < s.batch; n0 += chunk) {
@@ -194,15 +202,22 @@ void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float*
       pool.parallel_for(nb, [&](int64_t nl, int) {
         const int64_t n = n0 + nl;
         for (int64_t q = 0; q < panels; ++q) {
-          pack_transposed_panel(nr, g.p, std::min(nr, g.og - q * nr),
-                                dy + (n * s.out_channels + grp * g.og + q * nr) * g.p, g.p,
-                                bp + (q * depth_max + nl * g.p) * nr);
+          pack_transposed_panel(
+              nr, g.p, std::min(nr, g.og - q * nr),
+              dy + (n * s.out_channels + grp * g.og + q * nr) * g.p, g.p,
+              bp + (q * depth_max + nl * g.p) * nr,
+              plane_sums != nullptr ? plane_sums + nl * g.og + q * nr : nullptr);
         }
         if (xp != nullptr) {
           pad_planes(s, g, g.cg, x + (n * s.in_channels + grp * g.cg) * in_plane, in_plane,
                      xp + nl * g.cg * g.plane);
         }
       });
+      if (bias_sums != nullptr) {
+        for (int64_t nl = 0; nl < nb; ++nl) {
+          for (int64_t o = 0; o < g.og; ++o) bias_sums[grp * g.og + o] += plane_sums[nl * g.og + o];
+        }
+      }
       const float* src = xp != nullptr ? xp : x + (n0 * s.in_channels + grp * g.cg) * in_plane;
       const bool first = n0 == 0;
       pool.parallel_for(k_tiles, [&](int64_t kt, int) {
@@ -229,6 +244,9 @@ void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float*
         }
       });
     }
+  }
+  if (dbias != nullptr) {
+    for (int64_t o = 0; o < s.out_channels; ++o) dbias[o] = float(bias_sums[o]);
   }
 }
 
@@ -391,14 +409,14 @@ bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& 
 }
 
 bool conv2d_backward_weight_implicit(const KernelConfig& cfg, const Conv2dShape& s,
-                                     const float* x, const float* dy, float* dw) {
+                                     const float* x, const float* dy, float* dw, float* dbias) {
   if (s.batch == 0 || s.in_channels == 0 || s.out_channels == 0) return false;
   const Geometry g = geometry(s);
   // Rows are taps, columns output channels: the same rounding as the indirect forward form.
   const double cost = double(ceil_div(g.k, cfg.mr) * cfg.mr) / double(g.k) *
                       double(ceil_div(g.og, cfg.nr) * cfg.nr) / double(g.og);
   if (cost > 1.6) return false;
-  backward_weight(cfg, s, x, dy, dw);
+  backward_weight(cfg, s, x, dy, dw, dbias);
   return true;
 }
 

@@ -27,9 +27,9 @@ bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& 
 
 // dW^T (taps x output channels) = sum over images and pixels of x at each tap times dy: taps are
 // the rows (pointers into x), (image, pixel) pairs the depth (offsets), dy^T the packed panels.
-// dw is overwritten (dbias is left to the caller).
+// dw is overwritten, and dbias too when not null (summed while dy is packed).
 bool conv2d_backward_weight_implicit(const KernelConfig& cfg, const Conv2dShape& s,
-                                     const float* x, const float* dy, float* dw);
+                                     const float* x, const float* dy, float* dw, float* dbias);
 
 }  // namespace convnet
 

@@ -61,9 +61,10 @@ class RowTile {
 
 // dst[r * nr + j] = src[j * src_stride + r] for r < rows and j < cols, 0 for cols <= j < nr:
 // `cols` rows of src (each `rows` long) become one packed panel of B = src^T (or, with mr for
-// nr, one packed mr-row panel of A = src).
+// nr, one packed mr-row panel of A = src). When col_sums is not null, col_sums[j] receives the
+// sum of source row j (a convolution's bias gradient, read on the way).
 void pack_transposed_panel(int64_t nr, int64_t rows, int64_t cols, const float* src,
-                           int64_t src_stride, float* dst);
+                           int64_t src_stride, float* dst, float* col_sums = nullptr);
 
 }  // namespace convnet
 

@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2dGeometry, pool2dGeometry } from '../../lib/backend/geometry.js';
 import type {
+  AdamStep,
   BiasGeometry,
   ChannelGeometry,
   GemmParams,
@@ -48,6 +49,8 @@ interface Case {
   nullable?: number[];
   /** Position of the geometry/params record, if any. */
   record?: number;
+  /** Position of the array the others must match in length, when there is one. */
+  sizedBy?: number;
 }
 
 const convG = conv2dGeometry('test', [2, 4, 7, 7], [6, 2, 3, 3], { padding: 1, groups: 2 });
@@ -61,6 +64,16 @@ const gemmP: GemmParams = { transA: false, transB: true, m: 3, n: 4, k: 5, alpha
 const biasG: BiasGeometry = { outer: 2, channels: 3, inner: 4 };
 const rowsG: RowsGeometry = { rows: 3, cols: 5 };
 const chanG: ChannelGeometry = { outer: 2, channels: 3, inner: 4 };
+const adamP: AdamStep = {
+  beta1: 0.9,
+  beta2: 0.999,
+  stepSize: 1e-3,
+  bias2Sqrt: 0.03,
+  eps: 1e-8,
+  l2: 0,
+  decay: 1,
+  sign: 1,
+};
 
 function cases(): Case[] {
   const g = ['g'];
@@ -190,6 +203,14 @@ function cases(): Case[] {
     },
     { kernel: 'add', args: [f32(10), f32(10), f32(10)], names: ['a', 'b', 'out'] },
     { kernel: 'axpy', args: [f32(10), f32(10), 2], names: ['x', 'y', 'alpha'] },
+    {
+      kernel: 'adamUpdate',
+      args: [adamP, f32(10), f32(10), f32(10), f32(10), f32(10)],
+      names: ['p', 'w', 'g', 'm', 'v', 'vMax'],
+      nullable: [5],
+      record: 0,
+      sizedBy: 1,
+    },
   ];
 }
 
@@ -271,11 +292,11 @@ describe('native kernels reject bad arguments', () => {
           it(`${name}: too few elements is a RangeError`, () => {
             const short =
               arg instanceof Float32Array ? f32(arg.length - 1) : new Int32Array(arg.length - 1);
-            // Elementwise kernels size everything by their first array, so shortening that one
-            // is reported on the next array.
-            const elementwise = c.record === undefined;
+            // Elementwise kernels size everything by one array (the first, or `sizedBy`), so
+            // shortening that one is reported on the next array.
+            const sizedBy = c.sizedBy ?? (c.record === undefined ? 0 : -1);
             const pattern =
-              elementwise && i === 0
+              i === sizedBy
                 ? `^${c.kernel}: \\w+ must have as many elements as ${name} \\(${arg.length - 1}\\)`
                 : `^${c.kernel}: ${name} must have (at least|as many elements as)`;
             expectError(
@@ -312,17 +333,19 @@ describe('native kernels reject bad arguments', () => {
             );
           }
         });
-        it(`${recordName}: negative, fractional or missing sizes are RangeErrors`, () => {
-          const field = sizeField[c.kernel];
-          const base = c.args[r] as Record<string, unknown>;
-          for (const v of [-1, 2.5, undefined, NaN]) {
-            expectError(
-              () => call(k, c, withArg(c.args, r, { ...base, [field]: v })),
-              RangeError,
-              new RegExp(`^${c.kernel}: ${recordName}\\.${field} must be an integer >= \\d`),
-            );
-          }
-        });
+        const field = sizeField[c.kernel];
+        // adamUpdate's record holds only real numbers (checked separately below).
+        if (field !== undefined)
+          it(`${recordName}: negative, fractional or missing sizes are RangeErrors`, () => {
+            const base = c.args[r] as Record<string, unknown>;
+            for (const v of [-1, 2.5, undefined, NaN]) {
+              expectError(
+                () => call(k, c, withArg(c.args, r, { ...base, [field]: v })),
+                RangeError,
+                new RegExp(`^${c.kernel}: ${recordName}\\.${field} must be an integer >= \\d`),
+              );
+            }
+          });
       }
     });
   }
@@ -502,6 +525,21 @@ describe('native kernels reject bad arguments', () => {
         /^batchNormBackward: training must be a boolean, got /,
       );
     }
+  });
+
+  it('adamUpdate: non-finite scalars and a zero bias correction are RangeErrors', () => {
+    for (const field of Object.keys(adamP)) {
+      expectError(
+        () => k.adamUpdate({ ...adamP, [field]: NaN }, f32(4), f32(4), f32(4), f32(4), null),
+        RangeError,
+        new RegExp(`^adamUpdate: p\\.${field} must be a finite number, got NaN`),
+      );
+    }
+    expectError(
+      () => k.adamUpdate({ ...adamP, bias2Sqrt: 0 }, f32(4), f32(4), f32(4), f32(4), null),
+      RangeError,
+      /^adamUpdate: p\.bias2Sqrt must be > 0, got 0$/,
+    );
   });
 
   it('globalAvgPool: planes of zero elements are a RangeError', () => {

@@ -20,7 +20,14 @@ import { loadNativeBackend, type NativeBackend } from '../../lib/backend/native.
 import { tsKernels as T } from '../../lib/backend/ts/index.js';
 import { expectClose, expectEqualInts, maxAbs, Rng } from '../helpers.js';
 import { conv2dGeometry, pool2dGeometry } from '../../lib/backend/geometry.js';
-import { channelShapes, convCases, gemmCases, poolCases } from './reference.js';
+import {
+  adamCases,
+  adamStepOf,
+  channelShapes,
+  convCases,
+  gemmCases,
+  poolCases,
+} from './reference.js';
 
 let native: NativeBackend | null = null;
 let loadError = '';
@@ -767,6 +774,46 @@ function normalizationParity(N: Kernels, use: () => void): void {
       ndx.checkMargins('dx');
       expectClose(ndx.view, dx, 1e-6, 1e-8, 'dx');
       expectUnchanged(nx, x, 'x');
+    });
+  });
+
+  adamCases.forEach((h, idx) => {
+    it(`adamUpdate #${idx}${h.amsgrad ? ' (amsgrad)' : ''}, 100003 elements (split over threads)`, () => {
+      use();
+      const rng = new Rng(880 + idx);
+      const n = 100_003;
+      const p = adamStepOf(h);
+      const w = rng.array(n);
+      const g = rng.array(n);
+      const m = rng.array(n, -0.1, 0.1);
+      const v = rng.array(n, 0, 0.01);
+      const vMax = h.amsgrad ? rng.array(n, 0, 0.012) : null;
+      const tw = w.slice();
+      const tm = m.slice();
+      const tv = v.slice();
+      const tvMax = vMax === null ? null : vMax.slice();
+      T.adamUpdate(p, tw, g, tm, tv, tvMax);
+      const nw = f32(w, 1);
+      const ng = f32(g, 2);
+      const nm = f32(m, 3);
+      const nv = f32(v, 1);
+      const nvMax = vMax === null ? null : f32(vMax, 2);
+      N.adamUpdate(p, nw.view, ng.view, nm.view, nv.view, nvMax === null ? null : nvMax.view);
+      for (const [a, name] of [
+        [nw, 'w'],
+        [nm, 'm'],
+        [nv, 'v'],
+      ] as const) {
+        a.checkMargins(name);
+      }
+      expectClose(nw.view, tw, 1e-5, 1e-7, 'w');
+      expectClose(nm.view, tm, 1e-6, 1e-8, 'm');
+      expectClose(nv.view, tv, 1e-6, 1e-9, 'v');
+      if (nvMax !== null && tvMax !== null) {
+        nvMax.checkMargins('vMax');
+        expectClose(nvMax.view, tvMax, 1e-6, 1e-9, 'vMax');
+      }
+      expectUnchanged(ng, g, 'g');
     });
   });
 

@@ -4,6 +4,7 @@
  * Also the awkward shapes that both the TS-vs-reference and the native-vs-TS suites run.
  */
 import type {
+  AdamStep,
   BiasGeometry,
   ChannelGeometry,
   Conv2dGeometry,
@@ -487,6 +488,120 @@ export const refGlobalAvgPoolBackward = (g: RowsGeometry, dy: Arr): Float64Array
 export const refAdd = (a: Arr, b: Arr): Float64Array => map(a, (v, i) => v + b[i]);
 export const refAxpy = (x: Arr, y: Arr, alpha: number): Float64Array =>
   map(y, (v, i) => v + alpha * x[i]);
+
+/** torch.optim.Adam / AdamW hyperparameters, and the step number t (from 1). */
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** AdamW (decay the weights) rather than Adam (L2 on the gradient). */
+  decoupled: boolean;
+  amsgrad: boolean;
+  maximize: boolean;
+  t: number;
+}
+
+/**
+ * One step of torch.optim.Adam / AdamW's documented algorithm, element by element in float64:
+ * returns the new w, m, v (and vMax).
+ */
+export function refAdam(
+  h: AdamHyper,
+  w: Arr,
+  g: Arr,
+  m: Arr,
+  v: Arr,
+  vMax: Arr | null,
+): { w: Float64Array; m: Float64Array; v: Float64Array; vMax: Float64Array | null } {
+  const n = w.length;
+  const out = {
+    w: new Float64Array(n),
+    m: new Float64Array(n),
+    v: new Float64Array(n),
+    vMax: vMax === null ? null : new Float64Array(n),
+  };
+  for (let i = 0; i < n; i++) {
+    let grad = h.maximize ? -g[i] : g[i];
+    let theta = w[i];
+    if (h.decoupled) theta *= 1 - h.lr * h.weightDecay;
+    else grad += h.weightDecay * w[i];
+    const mi = h.beta1 * m[i] + (1 - h.beta1) * grad;
+    const vi = h.beta2 * v[i] + (1 - h.beta2) * grad * grad;
+    const mHat = mi / (1 - h.beta1 ** h.t);
+    let vHat = vi / (1 - h.beta2 ** h.t);
+    if (vMax !== null && out.vMax !== null) {
+      out.vMax[i] = Math.max(vMax[i], vi);
+      vHat = out.vMax[i] / (1 - h.beta2 ** h.t);
+    }
+    out.w[i] = theta - (h.lr * mHat) / (Math.sqrt(vHat) + h.eps);
+    out.m[i] = mi;
+    out.v[i] = vi;
+  }
+  return out;
+}
+
+/** The kernel's AdamStep for hyperparameters h (what the optimizer computes per tensor). */
+export function adamStepOf(h: AdamHyper): AdamStep {
+  return {
+    beta1: h.beta1,
+    beta2: h.beta2,
+    stepSize: h.lr / (1 - h.beta1 ** h.t),
+    bias2Sqrt: Math.sqrt(1 - h.beta2 ** h.t),
+    eps: h.eps,
+    l2: h.decoupled ? 0 : h.weightDecay,
+    decay: h.decoupled ? 1 - h.lr * h.weightDecay : 1,
+    sign: h.maximize ? -1 : 1,
+  };
+}
+
+export const adamCases: AdamHyper[] = [
+  {
+    lr: 1e-3,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0,
+    decoupled: false,
+    amsgrad: false,
+    maximize: false,
+    t: 1,
+  },
+  {
+    lr: 3e-3,
+    beta1: 0.8,
+    beta2: 0.99,
+    eps: 1e-6,
+    weightDecay: 0.1,
+    decoupled: false,
+    amsgrad: true,
+    maximize: false,
+    t: 7,
+  },
+  {
+    lr: 1e-2,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    weightDecay: 0.05,
+    decoupled: true,
+    amsgrad: false,
+    maximize: true,
+    t: 100,
+  },
+  {
+    lr: 2e-3,
+    beta1: 0.5,
+    beta2: 0.9,
+    eps: 1e-4,
+    weightDecay: 0.01,
+    decoupled: true,
+    amsgrad: true,
+    maximize: false,
+    t: 3,
+  },
+];
 
 /** Channel layouts for the batch-norm suites: NCHW-like, [N, C] (inner 1), a single value per row. */
 export const channelShapes: ChannelGeometry[] = [

@@ -9,10 +9,13 @@ import type { BiasGeometry, GemmParams, RowsGeometry } from '../../lib/backend/k
 import { tsKernels as K } from '../../lib/backend/ts/index.js';
 import { expectClose, expectEqualInts, maxAbs, nanArray, Rng } from '../helpers.js';
 import {
+  adamCases,
+  adamStepOf,
   channelShapes,
   convCases,
   gemmCases,
   poolCases,
+  refAdam,
   refAdd,
   refAxpy,
   refBatchNormBackward,
@@ -662,6 +665,41 @@ describe('ts add and axpy', () => {
     );
     expect(() => K.axpy(new Float32Array(3), new Float32Array(3), NaN)).toThrow(
       /^axpy: alpha must be a finite number, got NaN$/,
+    );
+  });
+});
+
+describe('ts adamUpdate', () => {
+  adamCases.forEach((h, idx) => {
+    const label = `${h.decoupled ? 'AdamW' : 'Adam'} t=${h.t} wd=${h.weightDecay}${h.amsgrad ? ' amsgrad' : ''}${h.maximize ? ' maximize' : ''}`;
+    it(`${label}: matches torch's algorithm`, () => {
+      const rng = new Rng(9960 + idx);
+      const n = 1003;
+      const w = rng.array(n);
+      const g = rng.array(n);
+      const m = rng.array(n, -0.1, 0.1);
+      const v = rng.array(n, 0, 0.01);
+      const vMax = h.amsgrad ? rng.array(n, 0, 0.012) : null;
+      const want = refAdam(h, w, g, m, v, vMax);
+      K.adamUpdate(adamStepOf(h), w, g, m, v, vMax);
+      expectClose(w, want.w, 1e-6, 1e-7, 'w');
+      expectClose(m, want.m, 1e-6, 1e-8, 'm');
+      expectClose(v, want.v, 1e-6, 1e-9, 'v');
+      if (vMax !== null) expectClose(vMax, want.vMax!, 1e-6, 1e-9, 'vMax');
+    });
+  });
+
+  it('rejects mismatched lengths and bad scalars', () => {
+    const p = adamStepOf(adamCases[0]);
+    const f = (n: number): Float32Array => new Float32Array(n);
+    expect(() => K.adamUpdate(p, f(4), f(4), f(3), f(4), null)).toThrow(
+      /^adamUpdate: m must have as many elements as w \(4\), got 3$/,
+    );
+    expect(() => K.adamUpdate({ ...p, eps: NaN }, f(4), f(4), f(4), f(4), null)).toThrow(
+      /^adamUpdate: p\.eps must be a finite number, got NaN$/,
+    );
+    expect(() => K.adamUpdate({ ...p, bias2Sqrt: 0 }, f(4), f(4), f(4), f(4), null)).toThrow(
+      /^adamUpdate: p\.bias2Sqrt must be > 0, got 0$/,
     );
   });
 });

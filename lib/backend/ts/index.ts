@@ -3,6 +3,7 @@
  * the reference the native kernels are tested against. Runs on the calling thread.
  */
 import type { Kernels } from '../kernels.js';
+import { adamUpdate } from './adam.js';
 import { batchNormBackward, batchNormInference, batchNormTraining } from './batch-norm.js';
 import { biasAdd, biasAddBackward } from './bias.js';
 import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './conv2d.js';
@@ -60,4 +61,5 @@ export const tsKernels: Kernels = Object.freeze({
   globalAvgPoolBackward,
   add,
   axpy,
+  adamUpdate,
 });

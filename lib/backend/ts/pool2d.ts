@@ -150,9 +150,7 @@ export function avgPool2dBackward(g: Pool2dGeometry, dy: Float32Array, dx: Float
 
 function checkPlanes(fn: string, g: RowsGeometry): void {
   if (!(g.cols >= 1)) {
-    throw new RangeError(
-      `${fn}: g.cols must be an integer >= 1, got ${g.cols}`,
-    );
+    throw new RangeError(`${fn}: g.cols must be an integer >= 1, got ${g.cols}`);
   }
 }
 
