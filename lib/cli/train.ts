@@ -41,7 +41,7 @@ export const TRAIN_FLAGS: Record<string, FlagSpec> = {
     default: 'fashion-mnist',
   },
   epochs: { type: 'int', min: 1, description: 'training epochs', default: 5 },
-  'batch-size': { type: 'int', min: 1, description: 'samples per batch', default: 64 },
+  'batch-size': { type: 'int', min: 1, description: 'samples per batch', default: 32 },
   optimizer: {
     type: 'string',
     choices: ['sgd', 'momentum', 'nesterov', 'adam'],

@@ -99,7 +99,7 @@ function linePanel(
       parts.push(`<circle cx="${cx}" cy="${cy}" r="3" fill="${s.color}"/>`);
     }
     const ly = y0 + top + 14 + si * 16;
-    const lx = x0 + left + pw - 120;
+    const lx = x0 + left + pw - 150;
     parts.push(
       `<line x1="${lx}" x2="${lx + 20}" y1="${ly}" y2="${ly}" stroke="${s.color}" stroke-width="2"${dash}/>`,
       `<text x="${lx + 26}" y="${ly}" dominant-baseline="middle" font-size="11">${escapeXml(s.name)}</text>`,

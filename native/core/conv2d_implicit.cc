@@ -159,89 +159,192 @@ void forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, const float
   });
 }
 
+// The weight gradient of group grp over chunks of images, in the pieces both parallel schemes
+// of backward_weight share. Buffers are sized for `chunk` images.
+class WeightGradChunks {
+ public:
+  WeightGradChunks(const KernelConfig& cfg, const Conv2dShape& s, const Geometry& g,
+                   const int64_t* taps, int64_t chunk, ScratchArena& arena)
+      : cfg_(cfg), s_(s), g_(g), taps_(taps), chunk_(chunk) {
+    panels_ = ceil_div(g.og, cfg.nr);
+    in_plane_ = s.in_height * s.in_width;
+    const int64_t row = g.padded ? g.wp : s.in_width;
+    // The input of image n of a chunk starts image_stride floats after image n - 1.
+    const int64_t image_stride = g.padded ? g.cg * g.plane : s.in_channels * in_plane_;
+    fields_ = static_cast<int64_t*>(arena.allocate(size_t(chunk * g.p) * sizeof(int64_t)));
+    for (int64_t nl = 0; nl < chunk; ++nl) {
+      for (int64_t p = 0; p < g.p; ++p) {
+        fields_[nl * g.p + p] = nl * image_stride + field_start(s, row, p);
+      }
+    }
+    xp_ = g.padded ? arena.allocate_floats(chunk * g.cg * g.plane) : nullptr;
+    bp_ = arena.allocate_floats(panels_ * chunk * g.p * cfg.nr);
+  }
+
+  int64_t k_tiles() const { return ceil_div(g_.k, cfg_.mr); }
+
+  // Packs image n0 + nl of the chunk starting at n0: its dy^T panels (and its dy plane sums into
+  // plane_sums[0 .. og) when not null) and, when padding, its input.
+  void pack_image(int64_t grp, int64_t n0, int64_t nl, float* plane_sums) const {
+    const int64_t n = n0 + nl, nr = cfg_.nr, depth_max = chunk_ * g_.p;
+    for (int64_t q = 0; q < panels_; ++q) {
+      pack_transposed_panel(nr, g_.p, std::min(nr, g_.og - q * nr),
+                            dy_ + (n * s_.out_channels + grp * g_.og + q * nr) * g_.p, g_.p,
+                            bp_ + (q * depth_max + nl * g_.p) * nr,
+                            plane_sums != nullptr ? plane_sums + q * nr : nullptr);
+    }
+    if (xp_ != nullptr) {
+      pad_planes(s_, g_, g_.cg, x_ + (n * s_.in_channels + grp * g_.cg) * in_plane_, in_plane_,
+                 xp_ + nl * g_.cg * g_.plane);
+    }
+  }
+
+  // Taps [kt * mr, + mr) of the packed chunk (n0, nb images) times its dy^T, all panels, written
+  // (first) or added into out ([og][k] of the group, row stride k).
+  void multiply_tile(int64_t grp, int64_t n0, int64_t nb, int64_t kt, bool first,
+                     float* out) const {
+    const int64_t mr = cfg_.mr, nr = cfg_.nr, depth = nb * g_.p, depth_max = chunk_ * g_.p;
+    ScratchArena::Scope scope;
+    ScratchArena& local = ScratchArena::local();
+    float* tile = local.allocate_floats(mr * nr);
+    IndirectTile a(cfg_, depth, fields_,
+                   local.allocate_floats(IndirectTile::scratch_floats(cfg_, depth)));
+    const float* src =
+        xp_ != nullptr ? xp_ : x_ + (n0 * s_.in_channels + grp * g_.cg) * in_plane_;
+    const int64_t k0 = kt * mr, count = std::min(mr, g_.k - k0);
+    const float* rows[kMaxMr];
+    for (int64_t i = 0; i < mr; ++i) rows[i] = src + taps_[k0 + std::min(i, count - 1)];
+    a.set_rows(rows);
+    for (int64_t q = 0; q < panels_; ++q) {
+      a.multiply(bp_ + q * depth_max * nr, tile, nr, 1.0f, 0.0f);
+      const int64_t cols = std::min(nr, g_.og - q * nr);
+      for (int64_t j = 0; j < cols; ++j) {
+        float* o = out + (q * nr + j) * g_.k + k0;
+        if (first) {
+          for (int64_t i = 0; i < count; ++i) o[i] = tile[i * nr + j];
+        } else {
+          for (int64_t i = 0; i < count; ++i) o[i] += tile[i * nr + j];
+        }
+      }
+    }
+  }
+
+  void set_inputs(const float* x, const float* dy) {
+    x_ = x;
+    dy_ = dy;
+  }
+
+ private:
+  const KernelConfig& cfg_;
+  const Conv2dShape& s_;
+  const Geometry& g_;
+  const int64_t* taps_;
+  int64_t chunk_, panels_ = 0, in_plane_ = 0;
+  int64_t* fields_ = nullptr;
+  float* xp_ = nullptr;
+  float* bp_ = nullptr;
+  const float* x_ = nullptr;
+  const float* dy_ = nullptr;
+};
+
+// Partial sums the image-parallel scheme may keep (floats, all partials together).
+constexpr int64_t kMaxWeightGradPartialFloats = int64_t{4} << 20;
+// Image ranges of the image-parallel scheme: fixed, so the result does not depend on the thread
+// count; enough of them to balance two to a few threads.
+constexpr int64_t kMaxWeightGradParts = 8;
+
 void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
                      const float* dy, float* dw, float* dbias) {
   const Geometry g = geometry(s);
-  const int64_t mr = cfg.mr, nr = cfg.nr;
-  const int64_t panels = ceil_div(g.og, nr);
+  const int64_t panels = ceil_div(g.og, cfg.nr);
   const int64_t in_plane = s.in_height * s.in_width;
-  const int64_t row = g.padded ? g.wp : s.in_width;
   // Images per chunk: their packed dy^T stays within kWeightGradChunkBytes.
-  const int64_t per_image = std::max<int64_t>(1, panels * nr * g.p * int64_t(sizeof(float)));
-  const int64_t chunk = std::clamp<int64_t>(kWeightGradChunkBytes / per_image, 1, s.batch);
-  // The input of image n of a chunk starts image_stride floats after image n - 1.
-  const int64_t image_stride = g.padded ? g.cg * g.plane : s.in_channels * in_plane;
+  const int64_t per_image = std::max<int64_t>(1, panels * cfg.nr * g.p * int64_t(sizeof(float)));
+  const int64_t chunk_cap = std::clamp<int64_t>(kWeightGradChunkBytes / per_image, 1, s.batch);
+  const int64_t w_size = s.out_channels * g.k;
 
   ScratchArena::Scope scope;
   ScratchArena& arena = ScratchArena::local();
   int64_t* taps = static_cast<int64_t*>(arena.allocate(size_t(g.k) * sizeof(int64_t)));
-  tap_offsets(s, g.cg, g.padded ? g.plane : in_plane, row, taps);
-  int64_t* fields = static_cast<int64_t*>(arena.allocate(size_t(chunk * g.p) * sizeof(int64_t)));
-  for (int64_t nl = 0; nl < chunk; ++nl) {
-    for (int64_t p = 0; p < g.p; ++p) fields[nl * g.p + p] = nl * image_stride + field_start(s, row, p);
-  }
-  float* xp = g.padded ? arena.allocate_floats(chunk * g.cg * g.plane) : nullptr;
-  const int64_t depth_max = chunk * g.p;
-  float* bp = arena.allocate_floats(panels * depth_max * nr);
-  const int64_t k_tiles = ceil_div(g.k, mr);
+  tap_offsets(s, g.cg, g.padded ? g.plane : in_plane, g.padded ? g.wp : s.in_width, taps);
   ThreadPool& pool = ThreadPool::global();
-  // Per image of a chunk, the sums of its dy planes (the bias gradient), read while packing and
-  // added up in image order, so the result does not depend on the thread count.
+
+  const int64_t parts = std::min<int64_t>(
+      {s.batch, kMaxWeightGradParts, kMaxWeightGradPartialFloats / std::max<int64_t>(w_size, 1)});
+  if (parts >= 2) {
+    // Image-parallel: each part sums the gradient of its own images, in chunks, into its own
+    // partial; the partials are then added in part order.
+    float* partial = arena.allocate_floats(parts * w_size);
+    float* part_sums =
+        dbias != nullptr ? arena.allocate_floats(parts * s.out_channels) : nullptr;
+    pool.parallel_for(parts, [&](int64_t part, int) {
+      const int64_t n_begin = s.batch * part / parts, n_end = s.batch * (part + 1) / parts;
+      const int64_t chunk = std::min(chunk_cap, n_end - n_begin);
+      ScratchArena::Scope task_scope;
+      ScratchArena& local = ScratchArena::local();
+      WeightGradChunks w(cfg, s, g, taps, chunk, local);
+      w.set_inputs(x, dy);
+      float* plane_sums = part_sums != nullptr ? local.allocate_floats(g.og) : nullptr;
+      for (int64_t grp = 0; grp < s.groups; ++grp) {
+        float* out = partial + part * w_size + grp * g.og * g.k;
+        float* sums = part_sums != nullptr ? part_sums + part * s.out_channels + grp * g.og
+                                           : nullptr;
+        if (sums != nullptr) std::fill(sums, sums + g.og, 0.0f);
+        for (int64_t n0 = n_begin; n0 < n_end; n0 += chunk) {
+          const int64_t nb = std::min(chunk, n_end - n0);
+          for (int64_t nl = 0; nl < nb; ++nl) {
+            w.pack_image(grp, n0, nl, plane_sums);
+            if (sums != nullptr) {
+              for (int64_t o = 0; o < g.og; ++o) sums[o] += plane_sums[o];
+            }
+          }
+          for (int64_t kt = 0; kt < w.k_tiles(); ++kt) {
+            w.multiply_tile(grp, n0, nb, kt, n0 == n_begin, out);
+          }
+        }
+      }
+    });
+    parallel_range(w_size, 4096, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        float sum = 0.0f;
+        for (int64_t part = 0; part < parts; ++part) sum += partial[part * w_size + i];
+        dw[i] = sum;
+      }
+    });
+    if (dbias != nullptr) {
+      for (int64_t o = 0; o < s.out_channels; ++o) {
+        double sum = 0.0;
+        for (int64_t part = 0; part < parts; ++part) sum += part_sums[part * s.out_channels + o];
+        dbias[o] = float(sum);
+      }
+    }
+    return;
+  }
+
+  // Tile-parallel (one image, or a weight too large for per-part copies): chunk by chunk, the
+  // images are packed in parallel, then the tap tiles are multiplied in parallel.
+  const int64_t chunk = chunk_cap;
+  WeightGradChunks w(cfg, s, g, taps, chunk, arena);
+  w.set_inputs(x, dy);
   float* plane_sums = dbias != nullptr ? arena.allocate_floats(chunk * g.og) : nullptr;
   double* bias_sums =
       dbias != nullptr
           ? static_cast<double*>(arena.allocate(size_t(s.out_channels) * sizeof(double)))
           : nullptr;
   if (bias_sums != nullptr) std::fill(bias_sums, bias_sums + s.out_channels, 0.0);
-
   for (int64_t grp = 0; grp < s.groups; ++grp) {
     for (int64_t n0 = 0; n0 < s.batch; n0 += chunk) {
       const int64_t nb = std::min(chunk, s.batch - n0);
-      const int64_t depth = nb * g.p;
-      // The chunk's dy^T panels (and padded inputs), one image per task.
       pool.parallel_for(nb, [&](int64_t nl, int) {
-        const int64_t n = n0 + nl;
-        for (int64_t q = 0; q < panels; ++q) {
-          pack_transposed_panel(
-              nr, g.p, std::min(nr, g.og - q * nr),
-              dy + (n * s.out_channels + grp * g.og + q * nr) * g.p, g.p,
-              bp + (q * depth_max + nl * g.p) * nr,
-              plane_sums != nullptr ? plane_sums + nl * g.og + q * nr : nullptr);
-        }
-        if (xp != nullptr) {
-          pad_planes(s, g, g.cg, x + (n * s.in_channels + grp * g.cg) * in_plane, in_plane,
-                     xp + nl * g.cg * g.plane);
-        }
+        w.pack_image(grp, n0, nl, plane_sums != nullptr ? plane_sums + nl * g.og : nullptr);
       });
       if (bias_sums != nullptr) {
         for (int64_t nl = 0; nl < nb; ++nl) {
           for (int64_t o = 0; o < g.og; ++o) bias_sums[grp * g.og + o] += plane_sums[nl * g.og + o];
         }
       }
-      const float* src = xp != nullptr ? xp : x + (n0 * s.in_channels + grp * g.cg) * in_plane;
-      const bool first = n0 == 0;
-      pool.parallel_for(k_tiles, [&](int64_t kt, int) {
-        ScratchArena::Scope task_scope;
-        ScratchArena& local = ScratchArena::local();
-        float* tile = local.allocate_floats(mr * nr);
-        IndirectTile a(cfg, depth, fields,
-                       local.allocate_floats(IndirectTile::scratch_floats(cfg, depth)));
-        const int64_t k0 = kt * mr, count = std::min(mr, g.k - k0);
-        const float* rows[kMaxMr];
-        for (int64_t i = 0; i < mr; ++i) rows[i] = src + taps[k0 + std::min(i, count - 1)];
-        a.set_rows(rows);
-        for (int64_t q = 0; q < panels; ++q) {
-          a.multiply(bp + q * depth_max * nr, tile, nr, 1.0f, 0.0f);
-          const int64_t cols = std::min(nr, g.og - q * nr);
-          for (int64_t j = 0; j < cols; ++j) {
-            float* dwo = dw + (grp * g.og + q * nr + j) * g.k + k0;
-            if (first) {
-              for (int64_t i = 0; i < count; ++i) dwo[i] = tile[i * nr + j];
-            } else {
-              for (int64_t i = 0; i < count; ++i) dwo[i] += tile[i * nr + j];
-            }
-          }
-        }
+      pool.parallel_for(w.k_tiles(), [&](int64_t kt, int) {
+        w.multiply_tile(grp, n0, nb, kt, n0 == 0, dw + grp * g.og * g.k);
       });
     }
   }
@@ -249,7 +352,6 @@ void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float*
     for (int64_t o = 0; o < s.out_channels; ++o) dbias[o] = float(bias_sums[o]);
   }
 }
-
 
 void forward_rows(const KernelConfig& cfg, const Conv2dShape& s, const float* x, const float* w,
                   const float* bias, float* y) {

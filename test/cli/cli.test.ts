@@ -35,7 +35,7 @@ describe('convnet argument parsing', () => {
     expect(flags.epochs).toBe(3);
     expect(flags.lr).toBe(0.01);
     expect(flags.augment).toBe(true);
-    expect(flags['batch-size']).toBe(64);
+    expect(flags['batch-size']).toBe(32);
   });
 
   it.each([
