@@ -49,9 +49,9 @@ constexpr FieldSpec kBiasFields[] = {
 constexpr FieldSpec kRowsFields[] = {{"rows", 0, kMaxInt, true}, {"cols", 0, kMaxInt, true}};
 // One Adam step's scalars (lib/backend/kernels.ts AdamStep), in this order.
 constexpr FieldSpec kAdamFields[] = {
-    {"beta1", 0, 0, false}, {"beta2", 0, 0, false}, {"stepSize", 0, 0, false},
-    {"bias2Sqrt", 0, 0, false}, {"eps", 0, 0, false}, {"l2", 0, 0, false},
-    {"decay", 0, 0, false}, {"sign", 0, 0, false},
+    {"beta1", 0, 0, false},     {"beta2", 0, 0, false}, {"stepSize", 0, 0, false},
+    {"bias2Sqrt", 0, 0, false}, {"eps", 0, 0, false},   {"l2", 0, 0, false},
+    {"decay", 0, 0, false},     {"sign", 0, 0, false},
 };
 // Global average pooling: a plane of zero elements has no mean.
 constexpr FieldSpec kPlanesFields[] = {{"rows", 0, kMaxInt, true}, {"cols", 1, kMaxInt, true}};
@@ -463,7 +463,6 @@ Napi::Value LogSoftmaxBackward(const Napi::CallbackInfo& info) {
   return rows_backward<log_softmax_backward>(info, "logSoftmaxBackward");
 }
 
-
 // --- batch normalization ----------------------------------------------------------------------
 
 const char kChannelFormula[] = "outer*channels*inner";
@@ -476,8 +475,7 @@ double channel_total(const BiasShape& s) {
 float eps_arg(const Napi::CallbackInfo& info, size_t index, const char* fn) {
   const double eps = finite_number_arg(info, index, fn, "eps");
   if (eps < 0) {
-    throw_range_error(info.Env(),
-                      std::string(fn) + ": eps must be >= 0, got " + format_count(eps));
+    throw_range_error(info.Env(), std::string(fn) + ": eps must be >= 0, got " + format_count(eps));
   }
   return float(eps);
 }
@@ -504,8 +502,8 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
     const float eps = eps_arg(info, 9, fn);
     const double momentum = finite_number_arg(info, 10, fn, "momentum");
     if (momentum < 0 || momentum > 1) {
-      throw_range_error(env, std::string(fn) + ": momentum must be in [0, 1], got " +
-                                 format_count(momentum));
+      throw_range_error(
+          env, std::string(fn) + ": momentum must be in [0, 1], got " + format_count(momentum));
     }
     // Both or neither: a running mean without its variance cannot be updated consistently.
     if (running_mean.data == nullptr && running_var.data != nullptr) {
@@ -519,8 +517,9 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
                                 "(both or neither), got null");
     }
     if (s.channels > 0 && double(s.outer) * double(s.inner) < 1) {
-      throw_range_error(env, std::string(fn) +
-                                 ": each channel needs at least 1 value (g.outer * g.inner), got 0");
+      throw_range_error(
+          env,
+          std::string(fn) + ": each channel needs at least 1 value (g.outer * g.inner), got 0");
     }
     expect_length(env, x, channel_total(s), fn, "x", kChannelFormula);
     expect_channels(env, gamma, s, fn, "gamma");
@@ -554,8 +553,8 @@ Napi::Value BatchNormInference(const Napi::CallbackInfo& info) {
     expect_channels(env, running_mean, s, fn, "runningMean");
     expect_channels(env, running_var, s, fn, "runningVar");
     expect_length(env, y, channel_total(s), fn, "y", kChannelFormula);
-    batch_norm_inference(s, eps, x.data, gamma.data, beta.data, running_mean.data,
-                         running_var.data, y.data);
+    batch_norm_inference(s, eps, x.data, gamma.data, beta.data, running_mean.data, running_var.data,
+                         y.data);
     return env.Undefined();
   });
 }
@@ -656,8 +655,8 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
     double f[count_of(kAdamFields)];
     read_fields(info, 0, fn, "p", kAdamFields, count_of(kAdamFields), f);
     if (!(f[3] > 0)) {
-      throw_range_error(env, std::string(fn) + ": p.bias2Sqrt must be > 0, got " +
-                                 format_count(f[3]));
+      throw_range_error(env,
+                        std::string(fn) + ": p.bias2Sqrt must be > 0, got " + format_count(f[3]));
     }
     const Span<float> w = float32_arg(info, 1, fn, "w");
     const Span<float> g = float32_arg(info, 2, fn, "g");
@@ -668,9 +667,9 @@ Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
     expect_same_length(env, m, w, fn, "m", "w");
     expect_same_length(env, v, w, fn, "v", "w");
     if (v_max.data != nullptr) expect_same_length(env, v_max, w, fn, "vMax", "w");
-    const AdamStep p{float(f[0]),       float(f[1]), float(1.0 - f[0]), float(1.0 - f[1]),
-                     float(f[2]),       float(1.0 / f[3]), float(f[4]), float(f[5]),
-                     float(f[6]),       float(f[7])};
+    const AdamStep p{float(f[0]), float(f[1]),       float(1.0 - f[0]), float(1.0 - f[1]),
+                     float(f[2]), float(1.0 / f[3]), float(f[4]),       float(f[5]),
+                     float(f[6]), float(f[7])};
     adam_update(p, w.size, w.data, g.data, m.data, v.data, v_max.data);
     return env.Undefined();
   });

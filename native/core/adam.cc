@@ -11,8 +11,8 @@ namespace {
 constexpr int64_t kGrain = 1 << 15;
 
 template <bool kAmsgrad>
-void update_range(const AdamStep& p, int64_t begin, int64_t end, float* w, const float* g,
-                  float* m, float* v, float* v_max) {
+void update_range(const AdamStep& p, int64_t begin, int64_t end, float* w, const float* g, float* m,
+                  float* v, float* v_max) {
   for (int64_t i = begin; i < end; ++i) {
     const float wi = w[i];
     const float d = p.sign * g[i] + p.l2 * wi;

@@ -12,7 +12,7 @@ struct AdamStep {
   // 1 - beta1 and 1 - beta2, rounded from double: 1 - float(beta) would be off by up to 2e-8,
   // which a momentum of 0.9 turns into a 2e-7 relative error on every gradient.
   float one_minus_beta1, one_minus_beta2;
-  float step_size;      // lr / (1 - beta1^t)
+  float step_size;       // lr / (1 - beta1^t)
   float inv_bias2_sqrt;  // 1 / sqrt(1 - beta2^t)
   float eps;
   float l2;     // Adam's weight decay, added to the gradient (0 for AdamW)

@@ -136,8 +136,7 @@ void batch_norm_inference(const BiasShape& s, float eps, const float* x, const f
   }
   for_channels(s, [&](int64_t c0, int64_t c1) {
     for (int64_t c = c0; c < c1; ++c) {
-      normalize_channel(s, c, x, running_mean[c], scale_of(c), beta != nullptr ? beta[c] : 0.0f,
-                        y);
+      normalize_channel(s, c, x, running_mean[c], scale_of(c), beta != nullptr ? beta[c] : 0.0f, y);
     }
   });
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "conv2d_depthwise.h"
 #include "conv2d_implicit.h"
 #include "gemm.h"
 #include "im2col.h"
@@ -68,6 +69,10 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
                     float* y) {
   if (s.out_channels == 0) return;  // nothing to write (and the output size is unbounded)
   const Plan pl = make_plan(s);
+  if (conv2d_is_depthwise(s)) {
+    conv2d_depthwise_forward(s, x, w, bias, y);
+    return;
+  }
   const KernelConfig& cfg = active_kernel_config();
   if (!pl.direct && conv2d_forward_implicit(cfg, s, x, w, bias, y)) return;
   for_each_task(pl, [&](int64_t t) {
@@ -102,6 +107,10 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
     return;
   }
   const Plan pl = make_plan(s);
+  if (conv2d_is_depthwise(s)) {
+    conv2d_depthwise_backward_input(s, dy, w, dx);
+    return;
+  }
   const KernelConfig& cfg = active_kernel_config();
   if (!pl.direct && conv2d_backward_input_implicit(cfg, s, dy, w, dx)) return;
   for_each_task(pl, [&](int64_t t) {
@@ -164,6 +173,10 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
                             float* dbias) {
   if (s.out_channels == 0) return;  // dw and dbias are empty
   const Plan pl = make_plan(s);
+  if (conv2d_is_depthwise(s)) {
+    conv2d_depthwise_backward_weight(s, x, dy, dw, dbias);
+    return;
+  }
   const KernelConfig& cfg = active_kernel_config();
   if (!pl.direct && conv2d_backward_weight_implicit(cfg, s, x, dy, dw, dbias)) return;
   if (dbias != nullptr) bias_grad(s, pl.p, dy, dbias);

@@ -17,11 +17,11 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 constexpr int64_t kWeightGradChunkBytes = 512 * 1024;
 
 struct Geometry {
-  int64_t cg, og;        // channels per group, in and out
-  int64_t k;             // taps per output channel: cg * KH * KW
-  int64_t p;             // output pixels per plane
-  int64_t hp, wp;        // input plane as read: padded when the convolution pads
-  int64_t plane;         // hp * wp
+  int64_t cg, og;  // channels per group, in and out
+  int64_t k;       // taps per output channel: cg * KH * KW
+  int64_t p;       // output pixels per plane
+  int64_t hp, wp;  // input plane as read: padded when the convolution pads
+  int64_t plane;   // hp * wp
   bool padded;
 };
 
@@ -74,8 +74,6 @@ void pad_planes(const Conv2dShape& s, const Geometry& g, int64_t channels, const
   }
 }
 
-
-
 // Relative cost of the two forms (1 = every multiply-add useful): tile rounding of both operands,
 // plus, for the indirect form, storing each output transposed (about 16 multiply-adds' worth of
 // time per output for a 6x16 tile, spread over its K taps).
@@ -91,8 +89,8 @@ double rows_cost(const KernelConfig& cfg, const Conv2dShape& s, const Geometry& 
   return rows * cols;
 }
 
-void forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
-                      const float* w, const float* bias, float* y) {
+void forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, const float* x, const float* w,
+                      const float* bias, float* y) {
   const Geometry g = geometry(s);
   const int64_t mr = cfg.mr, nr = cfg.nr;
   const int64_t panels = ceil_div(g.og, nr);
@@ -110,8 +108,8 @@ void forward_indirect(const KernelConfig& cfg, const Conv2dShape& s, const float
   parallel_range(s.groups * panels, 1, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       const int64_t grp = t / panels, q = t % panels;
-      pack_transposed_panel(nr, g.k, std::min(nr, g.og - q * nr),
-                            w + (grp * g.og + q * nr) * g.k, g.k, bp + t * panel_floats);
+      pack_transposed_panel(nr, g.k, std::min(nr, g.og - q * nr), w + (grp * g.og + q * nr) * g.k,
+                            g.k, bp + t * panel_floats);
     }
   });
 
@@ -209,8 +207,7 @@ class WeightGradChunks {
     float* tile = local.allocate_floats(mr * nr);
     IndirectTile a(cfg_, depth, fields_,
                    local.allocate_floats(IndirectTile::scratch_floats(cfg_, depth)));
-    const float* src =
-        xp_ != nullptr ? xp_ : x_ + (n0 * s_.in_channels + grp * g_.cg) * in_plane_;
+    const float* src = xp_ != nullptr ? xp_ : x_ + (n0 * s_.in_channels + grp * g_.cg) * in_plane_;
     const int64_t k0 = kt * mr, count = std::min(mr, g_.k - k0);
     const float* rows[kMaxMr];
     for (int64_t i = 0; i < mr; ++i) rows[i] = src + taps_[k0 + std::min(i, count - 1)];
@@ -253,8 +250,8 @@ constexpr int64_t kMaxWeightGradPartialFloats = int64_t{4} << 20;
 // count; enough of them to balance two to a few threads.
 constexpr int64_t kMaxWeightGradParts = 8;
 
-void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
-                     const float* dy, float* dw, float* dbias) {
+void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float* x, const float* dy,
+                     float* dw, float* dbias) {
   const Geometry g = geometry(s);
   const int64_t panels = ceil_div(g.og, cfg.nr);
   const int64_t in_plane = s.in_height * s.in_width;
@@ -275,8 +272,7 @@ void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float*
     // Image-parallel: each part sums the gradient of its own images, in chunks, into its own
     // partial; the partials are then added in part order.
     float* partial = arena.allocate_floats(parts * w_size);
-    float* part_sums =
-        dbias != nullptr ? arena.allocate_floats(parts * s.out_channels) : nullptr;
+    float* part_sums = dbias != nullptr ? arena.allocate_floats(parts * s.out_channels) : nullptr;
     pool.parallel_for(parts, [&](int64_t part, int) {
       const int64_t n_begin = s.batch * part / parts, n_end = s.batch * (part + 1) / parts;
       const int64_t chunk = std::min(chunk_cap, n_end - n_begin);
@@ -287,8 +283,8 @@ void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float*
       float* plane_sums = part_sums != nullptr ? local.allocate_floats(g.og) : nullptr;
       for (int64_t grp = 0; grp < s.groups; ++grp) {
         float* out = partial + part * w_size + grp * g.og * g.k;
-        float* sums = part_sums != nullptr ? part_sums + part * s.out_channels + grp * g.og
-                                           : nullptr;
+        float* sums =
+            part_sums != nullptr ? part_sums + part * s.out_channels + grp * g.og : nullptr;
         if (sums != nullptr) std::fill(sums, sums + g.og, 0.0f);
         for (int64_t n0 = n_begin; n0 < n_end; n0 += chunk) {
           const int64_t nb = std::min(chunk, n_end - n0);
@@ -464,8 +460,8 @@ bool conv2d_forward_implicit(const KernelConfig& cfg, const Conv2dShape& s, cons
   return true;
 }
 
-bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& s,
-                                    const float* dy, const float* w, float* dx) {
+bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& s, const float* dy,
+                                    const float* w, float* dx) {
   if (s.stride_h != 1 || s.stride_w != 1 || s.pad_h > (s.kernel_h - 1) * s.dilation_h ||
       s.pad_w > (s.kernel_w - 1) * s.dilation_w) {
     return false;
@@ -510,8 +506,8 @@ bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& 
   return true;
 }
 
-bool conv2d_backward_weight_implicit(const KernelConfig& cfg, const Conv2dShape& s,
-                                     const float* x, const float* dy, float* dw, float* dbias) {
+bool conv2d_backward_weight_implicit(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
+                                     const float* dy, float* dw, float* dbias) {
   if (s.batch == 0 || s.in_channels == 0 || s.out_channels == 0) return false;
   const Geometry g = geometry(s);
   // Rows are taps, columns output channels: the same rounding as the indirect forward form.

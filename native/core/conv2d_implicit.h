@@ -22,14 +22,14 @@ bool conv2d_forward_implicit(const KernelConfig& cfg, const Conv2dShape& s, cons
 // A stride-1 convolution's input gradient is a forward convolution of dy with the kernel
 // flipped and its in/out channels swapped (padding (K - 1) * dilation - pad, so not when the
 // padding exceeds the kernel's extent).
-bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& s,
-                                    const float* dy, const float* w, float* dx);
+bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& s, const float* dy,
+                                    const float* w, float* dx);
 
 // dW^T (taps x output channels) = sum over images and pixels of x at each tap times dy: taps are
 // the rows (pointers into x), (image, pixel) pairs the depth (offsets), dy^T the packed panels.
 // dw is overwritten, and dbias too when not null (summed while dy is packed).
-bool conv2d_backward_weight_implicit(const KernelConfig& cfg, const Conv2dShape& s,
-                                     const float* x, const float* dy, float* dw, float* dbias);
+bool conv2d_backward_weight_implicit(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
+                                     const float* dy, float* dw, float* dbias);
 
 }  // namespace convnet
 

@@ -48,11 +48,11 @@ void RowTile::set_base(const float* base) {
   base_ = base;
   if (cfg_.rowgemm_ukernel != nullptr) return;
   const int64_t nr = cfg_.nr;
-  for (int64_t p = 0; p < kc_; ++p) std::copy(base + offsets_[p], base + offsets_[p] + nr, packed_ + p * nr);
+  for (int64_t p = 0; p < kc_; ++p)
+    std::copy(base + offsets_[p], base + offsets_[p] + nr, packed_ + p * nr);
 }
 
-void RowTile::multiply(const float* a_panel, float* c, int64_t ldc, float alpha,
-                       float beta) const {
+void RowTile::multiply(const float* a_panel, float* c, int64_t ldc, float alpha, float beta) const {
   if (cfg_.rowgemm_ukernel != nullptr) {
     cfg_.rowgemm_ukernel(kc_, a_panel, base_, offsets_, c, ldc, alpha, beta);
   } else {

@@ -25,12 +25,15 @@ const KernelConfig kSse2Config = {Isa::kSse2, f32_gemm_4x8_sse2,
                                   4,          8,
                                   128,        256,
                                   4096,       {fma_peak_sse2, kFmaPeakSse2FlopsPerRound},
-                                  nullptr,
-                                  nullptr};
-const KernelConfig kAvx2Config = {Isa::kAvx2, f32_gemm_6x16_avx2,
-                                  6,          16,
-                                  168,        256,
-                                  4080,       {fma_peak_avx2, kFmaPeakAvx2FlopsPerRound},
+                                  nullptr,    nullptr};
+const KernelConfig kAvx2Config = {Isa::kAvx2,
+                                  f32_gemm_6x16_avx2,
+                                  6,
+                                  16,
+                                  168,
+                                  256,
+                                  4080,
+                                  {fma_peak_avx2, kFmaPeakAvx2FlopsPerRound},
                                   f32_igemm_6x16_avx2,
                                   f32_rowgemm_6x16_avx2};
 #endif
@@ -40,8 +43,7 @@ const KernelConfig kNeonConfig = {Isa::kNeon, f32_gemm_8x8_neon,
                                   8,          8,
                                   128,        256,
                                   4096,       {fma_peak_neon, kFmaPeakNeonFlopsPerRound},
-                                  nullptr,
-                                  nullptr};
+                                  nullptr,    nullptr};
 #endif
 
 const KernelConfig* best_config() {

@@ -78,8 +78,8 @@ void max_pool_2x2_row(const float* r0, const float* r1, int32_t i0, int64_t in_w
 }
 
 bool is_2x2_stride_2(const Pool2dShape& s) {
-  return s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 && s.stride_w == 2 &&
-         s.pad_h == 0 && s.pad_w == 0;
+  return s.kernel_h == 2 && s.kernel_w == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
+         s.pad_w == 0;
 }
 
 }  // namespace
@@ -92,9 +92,8 @@ void max_pool2d(const Pool2dShape& s, const float* x, float* y, int32_t* argmax)
         const float* xp = x + pl * in_plane;
         for (int64_t oh = 0; oh < s.out_height; ++oh) {
           const int64_t h = 2 * oh;
-          max_pool_2x2_row(xp + h * s.in_width, xp + (h + 1) * s.in_width,
-                           int32_t(h * s.in_width), s.in_width, s.out_width,
-                           y + pl * out_plane + oh * s.out_width,
+          max_pool_2x2_row(xp + h * s.in_width, xp + (h + 1) * s.in_width, int32_t(h * s.in_width),
+                           s.in_width, s.out_width, y + pl * out_plane + oh * s.out_width,
                            argmax + pl * out_plane + oh * s.out_width);
         }
       }

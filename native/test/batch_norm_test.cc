@@ -57,8 +57,8 @@ void check_shape(const convnet::BiasShape& s, uint32_t seed) {
   const std::vector<float> dy = random_vector(n, seed + 3);
   const float eps = 1e-5f, momentum = 0.25f;
   const Stats ref = reference_training(s, x, gamma, beta, eps);
-  const std::string where = "shape " + std::to_string(s.outer) + "x" +
-                            std::to_string(s.channels) + "x" + std::to_string(s.inner) + ": ";
+  const std::string where = "shape " + std::to_string(s.outer) + "x" + std::to_string(s.channels) +
+                            "x" + std::to_string(s.inner) + ": ";
 
   std::vector<float> y(n), mean(s.channels), inv_std(s.channels);
   std::vector<float> rm(s.channels, 0.5f), rv(s.channels, 2.0f);

@@ -270,6 +270,19 @@ function convParity(N: Kernels, use: () => void): void {
       g: conv2dGeometry('parity', [40, 8, 20, 20], [16, 8, 3, 3], { padding: 1 }),
     },
     {
+      name: 'depthwise (direct path): multiplier 2, dilation 2, stride [1, 2], pad [2, 1], batch 3',
+      g: conv2dGeometry('parity', [3, 5, 11, 12], [10, 1, 3, 3], {
+        groups: 5,
+        dilation: 2,
+        stride: [1, 2],
+        padding: [2, 1],
+      }),
+    },
+    {
+      name: 'depthwise (direct path): 64 channels of 16x16, split over threads',
+      g: conv2dGeometry('parity', [4, 64, 16, 16], [64, 1, 3, 3], { groups: 64, padding: 1 }),
+    },
+    {
       name: '1x1 padded: backward input padding beyond the kernel extent',
       g: conv2dGeometry('parity', [2, 8, 5, 5], [16, 8, 1, 1], { padding: 1 }),
     },
