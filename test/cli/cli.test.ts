@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../lib/cli/main.js';
+import { runCli as capture } from './capture.js';
 import { parseArgs, UsageError } from '../../lib/cli/args.js';
 import { TRAIN_FLAGS } from '../../lib/cli/train.js';
 
@@ -13,21 +13,6 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const blocker = path.join(tmp, 'blocker');
 fs.writeFileSync(blocker, '');
 
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 describe('convnet argument parsing', () => {
   it('parses typed flags and applies defaults', () => {

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../lib/cli/main.js';
+import { runCli as capture } from './capture.js';
 import { parseArgs } from '../../lib/cli/args.js';
 import { modelOptionsFor, runTrain, TRAIN_FLAGS } from '../../lib/cli/train.js';
 import { loadModel } from '../../lib/io/model-file.js';
@@ -12,21 +12,6 @@ import { ResNet } from '../../lib/models/resnet.js';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-zoo-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(argv);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 describe('convnet models', () => {
   it("lists the zoo at each model's natural input, without building the big ones", async () => {
