@@ -13,7 +13,6 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 const blocker = path.join(tmp, 'blocker');
 fs.writeFileSync(blocker, '');
 
-
 describe('convnet argument parsing', () => {
   it('parses typed flags and applies defaults', () => {
     const { flags } = parseArgs(['--epochs', '3', '--lr=0.01', '--augment'], TRAIN_FLAGS);

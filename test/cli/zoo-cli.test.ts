@@ -12,7 +12,6 @@ import { ResNet } from '../../lib/models/resnet.js';
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'convnet-zoo-cli-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
-
 describe('convnet models', () => {
   it("lists the zoo at each model's natural input, without building the big ones", async () => {
     const t0 = performance.now();
