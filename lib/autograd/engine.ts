@@ -4,6 +4,7 @@
  * Gradient rules work on raw Float32Arrays: they receive the gradient of the op's output and
  * return one gradient (same length as the input's data) or null per input.
  */
+import { kernels } from '../backend/index.js';
 import type { Tensor } from '../tensor.js';
 
 export type BackwardRule = (gradOutput: Float32Array) => (Float32Array | null)[];
@@ -165,18 +166,29 @@ export function backward(root: Tensor, gradient?: Float32Array, opts: BackwardOp
         grads.set(input, { g, owned: false });
       } else {
         const acc = prev.owned ? prev.g : Float32Array.from(prev.g);
-        for (let j = 0; j < acc.length; j++) acc[j] += g[j];
+        addInto(acc, g);
         grads.set(input, { g: acc, owned: true });
       }
     }
   }
 }
 
+/** Below this many elements a JS loop beats the native call's fixed cost. */
+const NATIVE_ADD_MIN = 2048;
+
+/** acc += g (gradient accumulation). */
+function addInto(acc: Float32Array, g: Float32Array): void {
+  if (acc.length >= NATIVE_ADD_MIN) {
+    kernels().axpy(g, acc, 1);
+    return;
+  }
+  for (let j = 0; j < acc.length; j++) acc[j] += g[j];
+}
+
 function accumulateLeafGrad(t: Tensor, g: Float32Array): void {
   if (t.grad === null) {
     t.grad = t.makeGradTensor(Float32Array.from(g));
   } else {
-    const acc = t.grad.data as Float32Array;
-    for (let j = 0; j < acc.length; j++) acc[j] += g[j];
+    addInto(t.grad.data as Float32Array, g);
   }
 }

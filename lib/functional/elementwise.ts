@@ -9,6 +9,7 @@
  * rowPlan) with the same loops.
  */
 import { recordOp } from '../autograd/engine.js';
+import { kernels } from '../backend/index.js';
 import { Tensor, shapeSize, type TensorData } from '../tensor.js';
 import {
   broadcastData,
@@ -260,7 +261,14 @@ function binaryOp(
   const a = resolve(name, 'a', x);
   const b = resolve(name, 'b', y);
   const outShape = broadcastShapes(name, a.shape, b.shape);
-  const data = binaryData(k, a.value, a.shape, b.value, b.shape, outShape);
+  const data =
+    k === ADD &&
+    isLargeF32(a.value) &&
+    isLargeF32(b.value) &&
+    a.value.length === b.value.length &&
+    shapeSize(outShape) === a.value.length
+      ? nativeAdd(a.value, b.value)
+      : binaryData(k, a.value, a.shape, b.value, b.shape, outShape);
   const out = new Tensor(data, outShape);
   if (grad === null) return out;
   const inputs = [a.tensor, b.tensor].filter((t): t is Tensor => t !== null);
@@ -271,6 +279,20 @@ function binaryOp(
     if (b.tensor !== null) result.push(gb === null ? null : sumToShape(gb, outShape, b.shape));
     return result;
   });
+}
+
+/** Below this many elements a JS loop beats the native call's fixed cost. */
+const NATIVE_ADD_MIN = 2048;
+
+function isLargeF32(v: Operand): v is Float32Array {
+  return v instanceof Float32Array && v.length >= NATIVE_ADD_MIN;
+}
+
+/** Same-shape float32 add (the residual add) through the kernel set. */
+function nativeAdd(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length);
+  kernels().add(a, b, out);
+  return out;
 }
 
 const needs = (r: Resolved): boolean => r.tensor !== null && r.tensor.requiresGrad;

@@ -10,3 +10,4 @@ export * from './dropout.js';
 export * from './flatten.js';
 export * from './loss.js';
 export * as init from './init.js';
+export * from './fuse.js';

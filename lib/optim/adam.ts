@@ -7,6 +7,7 @@
  *   vMax = max(vMax, v) (amsgrad)
  *   w -= lr / (1 - beta1^t) * m / (sqrt(amsgrad ? vMax : v) / sqrt(1 - beta2^t) + eps)
  */
+import { kernels } from '../backend/index.js';
 import {
   Optimizer,
   checkBoolean,
@@ -111,20 +112,15 @@ abstract class AdamFamily extends Optimizer<AdamGroupOptions, AdamState> {
     const v = state.expAvgSq;
     // Created here too, so that turning amsgrad on in a group mid-training works.
     const vMax = amsgrad ? (state.maxExpAvgSq ??= new Float32Array(w.length)) : null;
-    const n = w.length;
-    for (let i = 0; i < n; i++) {
-      let d = sign * g[i];
-      if (l2 !== 0) d += l2 * w[i];
-      if (decay !== 1) w[i] *= decay;
-      m[i] = beta1 * m[i] + (1 - beta1) * d;
-      v[i] = beta2 * v[i] + (1 - beta2) * d * d;
-      let second = v[i];
-      if (vMax !== null) {
-        if (vMax[i] > second) second = vMax[i];
-        else vMax[i] = second;
-      }
-      w[i] -= (stepSize * m[i]) / (Math.sqrt(second) / bc2Sqrt + eps);
-    }
+    // The update math lives in the kernel set (native: one vectorized pass; TS: the same loop).
+    kernels().adamUpdate(
+      { beta1, beta2, stepSize, bias2Sqrt: bc2Sqrt, eps, l2, decay, sign },
+      w,
+      g,
+      m,
+      v,
+      vMax,
+    );
   }
 }
 

@@ -1,5 +1,6 @@
 // 2-D convolution (NCHW activations, OIHW weights, as PyTorch) forward and both backward passes,
-// reduced to GEMM. Shapes are validated by the caller.
+// reduced to GEMM: implicitly where it pays (conv2d_implicit.h), directly for depthwise shapes
+// (conv2d_depthwise.h), through im2col otherwise. Shapes are validated by the caller.
 #ifndef CONVNET_CORE_CONV2D_H_
 #define CONVNET_CORE_CONV2D_H_
 

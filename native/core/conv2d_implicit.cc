@@ -266,8 +266,12 @@ void backward_weight(const KernelConfig& cfg, const Conv2dShape& s, const float*
   tap_offsets(s, g.cg, g.padded ? g.plane : in_plane, g.padded ? g.wp : s.in_width, taps);
   ThreadPool& pool = ThreadPool::global();
 
-  const int64_t parts = std::min<int64_t>(
+  // A power of two, so that the parts split evenly over 2 or 4 threads (7 parts on 2 threads
+  // would leave one idle for a seventh of the time).
+  const int64_t max_parts = std::min<int64_t>(
       {s.batch, kMaxWeightGradParts, kMaxWeightGradPartialFloats / std::max<int64_t>(w_size, 1)});
+  int64_t parts = 1;
+  while (parts * 2 <= max_parts) parts *= 2;
   if (parts >= 2) {
     // Image-parallel: each part sums the gradient of its own images, in chunks, into its own
     // partial; the partials are then added in part order.
@@ -441,6 +445,113 @@ void forward_rows(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
   });
 }
 
+// Backward input as col = W^T * dy, a tile at a time, each tile added into dx where im2col read
+// it from (col2im): rows are taps (packed weights, once per call), columns nr consecutive output
+// pixels whose dy runs are read in place (row form). Any stride; no work on padding. Each tile
+// then costs a scatter of mr * nr adds, about 80 multiply-adds' worth per column of depth, so it
+// suits many output channels per group (the depth).
+double scatter_cost(const KernelConfig& cfg, const Geometry& g) {
+  const double rows = double(ceil_div(g.k, cfg.mr) * cfg.mr) / double(g.k);
+  const double cols = double(ceil_div(g.p, cfg.nr) * cfg.nr) / double(g.p);
+  return rows * cols * (1.0 + 80.0 / double(g.og));
+}
+
+void backward_input_scatter(const KernelConfig& cfg, const Conv2dShape& s, const float* dy,
+                            const float* w, float* dx) {
+  const Geometry g = geometry(s);
+  const int64_t mr = cfg.mr, nr = cfg.nr;
+  const int64_t k_tiles = ceil_div(g.k, mr);
+  const int64_t panel_floats = g.og * mr;
+  const int64_t in_plane = s.in_height * s.in_width;
+  const int64_t khw = s.kernel_h * s.kernel_w;
+
+  ScratchArena::Scope scope;
+  ScratchArena& arena = ScratchArena::local();
+  // A = W^T per group and tap tile: a[o * mr + i] = w[o, tap k0 + i] (0 past the last tap).
+  float* ap = arena.allocate_floats(s.groups * k_tiles * panel_floats);
+  parallel_range(s.groups * k_tiles, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t grp = t / k_tiles, k0 = (t % k_tiles) * mr;
+      const int64_t count = std::min(mr, g.k - k0);
+      float* a = ap + t * panel_floats;
+      for (int64_t o = 0; o < g.og; ++o) {
+        const float* src = w + (grp * g.og + o) * g.k + k0;
+        std::copy(src, src + count, a + o * mr);
+        std::fill(a + o * mr + count, a + (o + 1) * mr, 0.0f);
+      }
+    }
+  });
+  // Tap k reads plane tap[3k] at (oh * stride_h + tap[3k + 1], ow * stride_w + tap[3k + 2]).
+  int64_t* tap = static_cast<int64_t*>(arena.allocate(size_t(3 * g.k) * sizeof(int64_t)));
+  for (int64_t k = 0; k < g.k; ++k) {
+    const int64_t c = k / khw, kh = (k % khw) / s.kernel_w, kw = k % s.kernel_w;
+    tap[3 * k] = c;
+    tap[3 * k + 1] = kh * s.dilation_h - s.pad_h;
+    tap[3 * k + 2] = kw * s.dilation_w - s.pad_w;
+  }
+  // B rows: output channel o of the group's dy planes.
+  int64_t* rows_at = static_cast<int64_t*>(arena.allocate(size_t(g.og) * sizeof(int64_t)));
+  for (int64_t o = 0; o < g.og; ++o) rows_at[o] = o * g.p;
+
+  const int64_t p_tiles = ceil_div(g.p, nr);
+  ThreadPool::global().parallel_for(s.batch * s.groups, [&](int64_t unit, int) {
+    const int64_t n = unit / s.groups, grp = unit % s.groups;
+    ScratchArena::Scope task_scope;
+    ScratchArena& local = ScratchArena::local();
+    float* tile = local.allocate_floats(mr * nr);
+    float* partial_b = local.allocate_floats(g.og * nr);
+    RowTile b(cfg, g.og, rows_at, local.allocate_floats(RowTile::scratch_floats(cfg, g.og)));
+    float* dxg = dx + (n * s.in_channels + grp * g.cg) * in_plane;
+    std::fill(dxg, dxg + g.cg * in_plane, 0.0f);
+    const float* dyg = dy + (n * s.out_channels + grp * g.og) * g.p;
+    const float* a_group = ap + grp * k_tiles * panel_floats;
+    for (int64_t pt = 0; pt < p_tiles; ++pt) {
+      const int64_t p0 = pt * nr, cols = std::min(nr, g.p - p0);
+      // A partial tile is packed: reading nr floats from its last row would run past dy.
+      if (cols == nr) {
+        b.set_base(dyg + p0);
+      } else {
+        for (int64_t o = 0; o < g.og; ++o) {
+          const float* src = dyg + o * g.p + p0;
+          std::copy(src, src + cols, partial_b + o * nr);
+          std::fill(partial_b + o * nr + cols, partial_b + (o + 1) * nr, 0.0f);
+        }
+      }
+      for (int64_t kt = 0; kt < k_tiles; ++kt) {
+        const float* a = a_group + kt * panel_floats;
+        if (cols == nr) {
+          b.multiply(a, tile, nr, 1.0f, 0.0f);
+        } else {
+          cfg.gemm_ukernel(g.og, a, partial_b, tile, nr, 1.0f, 0.0f);
+        }
+        const int64_t k0 = kt * mr, count = std::min(mr, g.k - k0);
+        for (int64_t i = 0; i < count; ++i) {
+          const int64_t* t = tap + 3 * (k0 + i);
+          float* plane = dxg + t[0] * in_plane;
+          const float* row = tile + i * nr;
+          // The tile's pixels, one output row at a time: one bounds test per row and per tap.
+          for (int64_t j = 0; j < cols;) {
+            const int64_t p = p0 + j, oh = p / s.out_width, ow0 = p % s.out_width;
+            const int64_t run = std::min(cols - j, s.out_width - ow0);
+            const int64_t ih = oh * s.stride_h + t[1];
+            if (ih >= 0 && ih < s.in_height) {
+              // ow in [lo, hi) puts iw = ow * stride + t[2] inside [0, in_width).
+              const int64_t lo = std::max(ow0, ceil_div(std::max<int64_t>(-t[2], 0), s.stride_w));
+              const int64_t hi = std::min(
+                  ow0 + run,
+                  t[2] >= s.in_width ? int64_t{0} : (s.in_width - 1 - t[2]) / s.stride_w + 1);
+              float* out = plane + ih * s.in_width + t[2];
+              const float* src = row + j - ow0;
+              for (int64_t ow = lo; ow < hi; ++ow) out[ow * s.stride_w] += src[ow];
+            }
+            j += run;
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 
 bool conv2d_forward_implicit(const KernelConfig& cfg, const Conv2dShape& s, const float* x,
@@ -462,9 +573,13 @@ bool conv2d_forward_implicit(const KernelConfig& cfg, const Conv2dShape& s, cons
 
 bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& s, const float* dy,
                                     const float* w, float* dx) {
+  if (s.batch == 0 || s.in_channels == 0 || s.out_channels == 0) return false;
+  constexpr double kMaxCost = 1.6;
   if (s.stride_h != 1 || s.stride_w != 1 || s.pad_h > (s.kernel_h - 1) * s.dilation_h ||
       s.pad_w > (s.kernel_w - 1) * s.dilation_w) {
-    return false;
+    if (scatter_cost(cfg, geometry(s)) > kMaxCost) return false;
+    backward_input_scatter(cfg, s, dy, w, dx);
+    return true;
   }
   // dx[c, h, w] = sum over o, kh, kw of dy[o, h + pad - kh * dil, ...] * w[o, c, kh, kw]: a
   // stride-1 convolution of dy padded by (K - 1) * dil - pad, with w'[c, o, kh', kw'] =
@@ -478,12 +593,14 @@ bool conv2d_backward_input_implicit(const KernelConfig& cfg, const Conv2dShape& 
   t.out_width = s.in_width;
   t.pad_h = (s.kernel_h - 1) * s.dilation_h - s.pad_h;
   t.pad_w = (s.kernel_w - 1) * s.dilation_w - s.pad_w;
-  if (t.batch == 0 || t.in_channels == 0 || t.out_channels == 0) return false;
   const Geometry g = geometry(t);
   const double indirect = indirect_cost(cfg, g);
   const double rows = rows_cost(cfg, t, g);
-  constexpr double kMaxCost = 1.6;
-  if (std::min(indirect, rows) > kMaxCost) return false;
+  if (std::min(indirect, rows) > kMaxCost) {
+    if (scatter_cost(cfg, geometry(s)) > kMaxCost) return false;
+    backward_input_scatter(cfg, s, dy, w, dx);
+    return true;
+  }
 
   const int64_t cg = s.in_channels / s.groups, og = s.out_channels / s.groups;
   const int64_t khw = s.kernel_h * s.kernel_w;

@@ -1,8 +1,13 @@
 #include "thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
 
 namespace convnet {
 namespace {
@@ -13,6 +18,32 @@ thread_local bool t_in_parallel_region = false;
 int default_threads() {
   const unsigned hw = std::thread::hardware_concurrency();
   return hw == 0 ? 1 : static_cast<int>(hw);
+}
+
+// How long a thread polls before it sleeps, for the next job (workers) or for the others to finish
+// (the calling thread). A training step issues dozens of kernels a few microseconds to a
+// millisecond apart, and waking a sleeping thread costs 10-50 microseconds (more in a VM), which
+// would otherwise make small parallel kernels slower than serial ones.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__) || defined(_M_X64)
+  _mm_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield");
+#endif
+}
+
+// Polls until done() or kSpin has passed; returns done().
+template <class Done>
+bool spin_until(Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (int i = 0;; ++i) {
+    if (done()) return true;
+    cpu_relax();
+    // The clock is read every 64 polls: it costs more than a poll.
+    if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return done();
+  }
 }
 
 struct RegionGuard {
@@ -111,17 +142,25 @@ void ThreadPool::run_tasks(Job& job, int participant) {
 void ThreadPool::worker_loop(int id) {
   t_in_parallel_region = true;
   uint64_t seen = 0;
-  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    work_cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
-    if (stop_) return;
-    seen = generation_;
+    spin_until([&] {
+      return stop_.load(std::memory_order_acquire) ||
+             generation_.load(std::memory_order_acquire) != seen;
+    });
+    std::unique_lock<std::mutex> lock(mu_);
+    work_cv_.wait(lock, [&] { return stop_.load() || generation_.load() != seen; });
+    if (stop_.load()) return;
+    seen = generation_.load();
     Job* job = job_;
     if (job == nullptr || id >= job->participants) continue;
     lock.unlock();
     run_tasks(*job, id);
-    lock.lock();
-    if (--pending_ == 0) done_cv_.notify_one();
+    // The last worker to finish wakes the caller if it went to sleep; the lock orders the
+    // notification after the caller's check of pending_.
+    if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> done_lock(mu_);
+      done_cv_.notify_one();
+    }
   }
 }
 
@@ -147,17 +186,18 @@ void ThreadPool::run(int64_t n_tasks, int max_threads, TaskFn fn, void* ctx) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     job_ = &job;
-    pending_ = participants - 1;
-    ++generation_;
+    pending_.store(participants - 1, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_acq_rel);
   }
   work_cv_.notify_all();
   {
     RegionGuard region;
     run_tasks(job, 0);
   }
+  spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
   {
     std::unique_lock<std::mutex> lock(mu_);
-    done_cv_.wait(lock, [&] { return pending_ == 0; });
+    done_cv_.wait(lock, [&] { return pending_.load() == 0; });
     job_ = nullptr;
   }
   if (job.error) std::rethrow_exception(job.error);

@@ -64,13 +64,14 @@ class ThreadPool {
   bool workers_started_ = false;
   std::vector<std::thread> workers_;
 
-  std::mutex mu_;  // guards the fields below
+  std::mutex mu_;  // guards job_ and the condition variables' waits
   std::condition_variable work_cv_;
   std::condition_variable done_cv_;
-  uint64_t generation_ = 0;
+  // Written under mu_; also read without it by threads that spin before they sleep.
+  std::atomic<uint64_t> generation_{0};
   Job* job_ = nullptr;
-  int pending_ = 0;  // workers still running job_
-  bool stop_ = false;
+  std::atomic<int> pending_{0};  // workers still running job_
+  std::atomic<bool> stop_{false};
 };
 
 // Splits [0, n) into at most one chunk per thread (none smaller than `grain`, except the last)

@@ -39,6 +39,8 @@ const Conv2dShape kShapes[] = {
     shape(3, 1, 28, 28, 32, 3, 3, 1, 1, 0, 0, 1, 1, 1),   // a first layer
     shape(40, 8, 20, 20, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1),  // weight gradient over several chunks
     shape(2, 8, 5, 5, 16, 1, 1, 1, 1, 1, 1, 1, 1, 1),     // padding beyond the kernel's extent
+    shape(2, 8, 8, 8, 512, 3, 3, 2, 2, 1, 1, 1, 1, 1),    // backward input scattered by tiles
+    shape(1, 4, 8, 12, 512, 3, 3, 2, 2, 1, 1, 1, 1, 1),   // ... with a partial pixel tile
 };
 
 void check_conv(const Conv2dShape& s, uint32_t seed) {

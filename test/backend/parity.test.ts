@@ -283,6 +283,18 @@ function convParity(N: Kernels, use: () => void): void {
       g: conv2dGeometry('parity', [4, 64, 16, 16], [64, 1, 3, 3], { groups: 64, padding: 1 }),
     },
     {
+      name: 'backward input by tiles scattered into dx (stride 2, many outputs): 8 -> 512, 8x8',
+      g: conv2dGeometry('parity', [2, 8, 8, 8], [512, 8, 3, 3], { stride: 2, padding: 1 }),
+    },
+    {
+      name: 'backward input scattered, a partial pixel tile: 4 -> 512, 8x12 stride 2',
+      g: conv2dGeometry('parity', [1, 4, 8, 12], [512, 4, 3, 3], { stride: 2, padding: 1 }),
+    },
+    {
+      name: 'backward input scattered, 1x1 padded beyond the extent: 8 -> 512, 4x4 pad 1',
+      g: conv2dGeometry('parity', [2, 8, 4, 4], [512, 8, 1, 1], { padding: 1 }),
+    },
+    {
       name: '1x1 padded: backward input padding beyond the kernel extent',
       g: conv2dGeometry('parity', [2, 8, 5, 5], [16, 8, 1, 1], { padding: 1 }),
     },

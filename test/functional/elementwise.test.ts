@@ -328,3 +328,30 @@ describe('unary ops', () => {
     expect(() => exp([1, 2] as never)).toThrow('exp: x must be a Tensor, got an array of length 2');
   });
 });
+
+describe('add: large same-size operands', () => {
+  it('equal element counts with broadcasting shapes still broadcast', async () => {
+    const { add } = await import('../../lib/functional/elementwise.js');
+    const { tensor } = await import('../../lib/tensor.js');
+    const n = 3000;
+    const a = tensor(
+      Float32Array.from({ length: n }, (_, i) => i),
+      [1, n],
+    );
+    const b = tensor(
+      Float32Array.from({ length: n }, (_, i) => -i),
+      [n, 1],
+    );
+    const c = add(a, b);
+    expect(c.shape).toEqual([n, n]);
+    expect(c.data[1 * n + 5]).toBe(5 - 1);
+    const same = add(
+      a,
+      tensor(
+        Float32Array.from({ length: n }, () => 1),
+        [1, n],
+      ),
+    );
+    expect(same.data[2999]).toBe(3000);
+  });
+});

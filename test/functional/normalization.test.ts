@@ -48,7 +48,7 @@ function refNormalize(
   return out;
 }
 
-// Pure TypeScript (no kernel), run under both backends all the same: results must not depend on it.
+// Through the batch-norm kernels of the active backend, run under both backends all the same: results must not depend on it.
 describe.each(BACKENDS)('batchNorm on the %s backend', (backend) => {
   useBackend(backend);
 
