@@ -14,7 +14,9 @@ function commandLine(pid) {
     if (fs.existsSync(`/proc/${pid}/cmdline`)) {
       return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     }
-    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' }).trim().split(/\s+/);
+    return execFileSync('ps', ['-o', 'args=', '-p', String(pid)], { encoding: 'utf8' })
+      .trim()
+      .split(/\s+/);
   } catch {
     return null;
   }
@@ -26,7 +28,9 @@ function parentPid(pid) {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
     }
-    return Number(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim());
+    return Number(
+      execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim(),
+    );
   } catch {
     return 0;
   }
@@ -39,7 +43,9 @@ function npmRunTarget() {
     // npm sets its process title to "npm run <name>", which replaces argv as one string.
     const args = commandLine(pid)?.join(' ').split(/\s+/) ?? null;
     if (args !== null && args.some((a) => /(^|[/\\])npm(-cli\.js)?$/.test(a))) {
-      const i = args.findIndex((a) => a === 'run' || a === 'run-script' || a === 'rum' || a === 'urn');
+      const i = args.findIndex(
+        (a) => a === 'run' || a === 'run-script' || a === 'rum' || a === 'urn',
+      );
       return i >= 0 && i + 1 < args.length ? args[i + 1] : null;
     }
     pid = parentPid(pid);
