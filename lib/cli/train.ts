@@ -300,7 +300,7 @@ export async function runTrain(
     log(
       '\nInterrupted: finishing the current batch and writing a checkpoint (Ctrl-C again to quit at once)',
     );
-    abort.abort();
+    abort.abort('interrupted by Ctrl-C');
   };
   process.on('SIGINT', onSigint);
   let result;

@@ -140,7 +140,9 @@ export async function fit(model: Module, opts: FitOptions): Promise<FitResult> {
   };
   const onAbort = (): void => {
     ctx.stopTraining = true;
-    ctx.stopReason ??= 'aborted';
+    // abort('why') names the reason; a bare abort() gives a DOMException.
+    const reason: unknown = opts.signal?.reason;
+    ctx.stopReason ??= typeof reason === 'string' ? reason : 'aborted';
   };
   opts.signal?.addEventListener('abort', onAbort);
   if (opts.signal?.aborted) onAbort();

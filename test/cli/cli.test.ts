@@ -143,6 +143,7 @@ describe('convnet train, eval and predict', () => {
     const { code, text } = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(text).toMatch(/Interrupted: finishing the current batch/);
     expect(text).toMatch(/Checkpoint written to .*checkpoint.safetensors/);
+    expect(text).toMatch(/Stopped: interrupted by Ctrl-C/);
     expect(code).toBe(130);
     expect(fs.existsSync(path.join(out, 'checkpoint.safetensors'))).toBe(true);
   });
