@@ -2,7 +2,7 @@
   # The addon build used by `npm install` (scripts/install-native.js) and prebuildify.
   # Sources come from native/sources.json, which CMakeLists.txt reads too.
   # Each instruction set's micro-kernels are a static library with its own flags; everything
-  # else is built for the baseline of the target architecture. Never -march=native.
+  # else is built for the baseline of the target architecture. Never tuned to the build host's CPU.
   "target_defaults": {
     "cflags_cc": ["-std=c++17", "-O3", "-fPIC"],
     "cflags!": ["-fno-exceptions"],
