@@ -63,7 +63,8 @@ export interface E2eBenchConfig {
   log?: (line: string) => void;
 }
 
-function batchOf(m: BenchModel, batch: number): { x: Tensor; y: Tensor } {
+/** A fixed random batch of `batch` images and labels for `m` (the same seed every call). */
+export function batchOf(m: BenchModel, batch: number): { x: Tensor; y: Tensor } {
   const g = new Generator(1234);
   return {
     x: randn([batch, ...m.inputShape], { generator: g }),

@@ -15,6 +15,7 @@ import { tsKernels } from '../lib/backend/ts/index.js';
 import { VERSION } from '../lib/version.js';
 import { runE2eBench, withE2ePeak, type E2eCase } from './e2e.js';
 import { runKernelBench, withKernelPeak } from './kernels.js';
+import { runMemoryBench } from './memory.js';
 import { REFERENCE_CNN, RESNET18_CIFAR } from './models.js';
 import { parseBenchArgs, runsSection, USAGE, type BenchOptions } from './options.js';
 import { measurePeak, mergePeaks, type PeakReport } from './peak.js';
@@ -35,6 +36,7 @@ export function plansFor(quick: boolean): {
   nativeE2e: TimingPlan;
   tsE2e: TimingPlan;
   peak: { reps: number; seconds: number };
+  memory: { steps: number; warmupSteps: number; samples: number };
 } {
   return quick
     ? {
@@ -70,6 +72,7 @@ export function plansFor(quick: boolean): {
           slowCallSeconds: 0.5,
         },
         peak: { reps: 3, seconds: 0.1 },
+        memory: { steps: 200, warmupSteps: 10, samples: 9 },
       }
     : {
         nativeKernel: {
@@ -97,6 +100,7 @@ export function plansFor(quick: boolean): {
           slowCallSeconds: 2,
         },
         peak: { reps: 5, seconds: 0.3 },
+        memory: { steps: 10_000, warmupSteps: 100, samples: 41 },
       };
 }
 
@@ -198,6 +202,15 @@ export function runBench(o: BenchOptions, log: (line: string) => void = () => {}
         log,
       })
     : null;
+  const memory = runsSection(o, 'memory')
+    ? runMemoryBench({
+        model: REFERENCE_CNN,
+        batch: REFERENCE_CNN_TRAIN_BATCH,
+        ...plans.memory,
+        threads: o.threads,
+        log,
+      })
+    : null;
   if (nb !== null && peak !== null) {
     log('peak: FMA probe again (the reference is the best of both probes)');
     peak = mergePeaks(peak, measurePeak(nb, o.threads, plans.peak));
@@ -209,7 +222,7 @@ export function runBench(o: BenchOptions, log: (line: string) => void = () => {}
     : null;
   if (o.quick && o.only === null)
     notes.push('peers are left out of --quick; run without --quick, or with --only peers');
-  const partial = { meta, peak, kernels, e2e, peers, notes };
+  const partial = { meta, peak, kernels, e2e, memory, peers, notes };
   return { ...partial, summary: buildSummary(partial) };
 }
 

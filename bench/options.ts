@@ -1,7 +1,7 @@
 /** Command-line flags of `npm run bench`. */
 import os from 'node:os';
 
-export const SECTIONS = ['kernels', 'e2e', 'peers'] as const;
+export const SECTIONS = ['kernels', 'e2e', 'memory', 'peers'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 export interface BenchOptions {
@@ -18,11 +18,11 @@ export interface BenchOptions {
   help: boolean;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--json] [--only kernels|e2e|peers] [--threads N] [--no-install]
+export const USAGE = `usage: npm run bench -- [--quick] [--json] [--only kernels|e2e|memory|peers] [--threads N] [--no-install]
 
   --quick        small shapes, few repetitions (under a minute; peers only with --only peers)
   --json         one machine-readable JSON report on stdout (progress goes to stderr)
-  --only S       run one section: kernels, e2e or peers
+  --only S       run one section: kernels, e2e, memory (10,000 training steps) or peers
   --threads N    threads for the "all threads" figures and for the peers (default: ${os.availableParallelism()})
   --no-install   do not npm-install missing peers into bench/peers/node_modules; skip them
   --help         this text

@@ -5,6 +5,7 @@
  */
 import type { E2eRow } from './e2e.js';
 import type { KernelRow } from './kernels.js';
+import { FLAT_SLOPE_MIB_PER_1000, type MemoryRow } from './memory.js';
 import type { PeakReport } from './peak.js';
 import type { PeerFigure, PeersReport, PeerSource, PeerTask } from './peers/peer-figure.js';
 
@@ -42,6 +43,7 @@ export interface BenchReport {
   peak: PeakReport | null;
   kernels: KernelRow[] | null;
   e2e: E2eRow[] | null;
+  memory: MemoryRow | null;
   peers: PeersReport | null;
   summary: SummaryRow[];
   notes: string[];
@@ -359,6 +361,50 @@ function e2eTable(rows: readonly E2eRow[]): string {
   ].join('\n');
 }
 
+function memoryTable(m: MemoryRow): string {
+  const mib = (x: number): string => x.toFixed(1);
+  const signed = (x: number): string => (x >= 0 ? '+' : '') + x.toFixed(3);
+  const table = formatTable(
+    [
+      'model',
+      'backend',
+      'batch',
+      'steps',
+      'ms/step',
+      'live start',
+      'live end',
+      'live MiB/1k steps',
+      'RSS start',
+      'RSS end',
+      'RSS peak',
+      'RSS MiB/1k steps',
+      'flat',
+    ],
+    [
+      [
+        m.model,
+        m.backend,
+        String(m.batch),
+        m.steps.toLocaleString('en-US'),
+        formatNumber(m.msPerStep),
+        mib(m.start.liveMiB),
+        mib(m.end.liveMiB),
+        signed(m.liveSlopeMiBPer1000),
+        mib(m.start.rssMiB),
+        mib(m.end.rssMiB),
+        mib(m.peakRssMiB),
+        signed(m.rssSlopeMiBPer1000),
+        m.flat ? 'yes' : 'no',
+      ],
+    ],
+    2,
+  );
+  return [
+    table,
+    `(MiB; live = V8 heap in use + tensor data after a full garbage collection; start is after the warm-up steps; slopes are least-squares fits over the second half of the run; flat: live memory grows under ${FLAT_SLOPE_MIB_PER_1000} MiB per 1,000 steps)`,
+  ].join('\n');
+}
+
 function peersTable(p: PeersReport): string {
   const parts: string[] = [];
   if (p.figures.length > 0) {
@@ -397,6 +443,8 @@ export function formatReport(r: BenchReport): string {
   if (r.peak !== null) out.push('', '## FMA peak', '', peakTable(r.peak));
   if (r.kernels !== null) out.push('', '## Kernels', '', kernelTables(r.kernels, r.meta.threads));
   if (r.e2e !== null) out.push('', '## End to end', '', e2eTable(r.e2e));
+  if (r.memory !== null)
+    out.push('', '## Memory over a long training run', '', memoryTable(r.memory));
   if (r.peers !== null) out.push('', '## Peers (same machine, same run)', '', peersTable(r.peers));
   out.push('', '## Summary', '', summaryTable(r.summary));
   if (r.notes.length > 0) out.push('', ...r.notes.map((n) => `- ${n}`));

@@ -10,6 +10,7 @@ import { tsKernels } from '../../lib/backend/ts/index.js';
 import { runE2eBench, withE2ePeak } from '../../bench/e2e.js';
 import { runKernelBench, withKernelPeak, type KernelRow } from '../../bench/kernels.js';
 import { e2eCases, plansFor } from '../../bench/main.js';
+import { runMemoryBench, slope, type MemoryRow } from '../../bench/memory.js';
 import { REFERENCE_CNN } from '../../bench/models.js';
 import { parseBenchArgs, runsSection } from '../../bench/options.js';
 import { measurePeak, mergePeaks, percentOf, type PeakReport } from '../../bench/peak.js';
@@ -42,23 +43,19 @@ describe('bench options', () => {
       only: null,
       installPeers: true,
     });
-    expect(['kernels', 'e2e', 'peers'].map((s) => runsSection(o, s as 'kernels'))).toEqual([
-      true,
-      true,
-      false,
-    ]);
+    expect(
+      ['kernels', 'e2e', 'memory', 'peers'].map((s) => runsSection(o, s as 'kernels')),
+    ).toEqual([true, true, true, false]);
     const p = parseBenchArgs(['--only=peers', '--quick', '--no-install']);
-    expect(['kernels', 'e2e', 'peers'].map((s) => runsSection(p, s as 'kernels'))).toEqual([
-      false,
-      false,
-      true,
-    ]);
+    expect(
+      ['kernels', 'e2e', 'memory', 'peers'].map((s) => runsSection(p, s as 'kernels')),
+    ).toEqual([false, false, false, true]);
     expect(p.installPeers).toBe(false);
   });
 
   it('names the flag and the value it rejects', () => {
     expect(() => parseBenchArgs(['--only', 'gpu'])).toThrow(
-      /parseBenchArgs: --only must be one of kernels, e2e, peers, got "gpu"/,
+      /parseBenchArgs: --only must be one of kernels, e2e, memory, peers, got "gpu"/,
     );
     expect(() => parseBenchArgs(['--threads', '0'])).toThrow(
       /--threads must be a positive integer, got "0"/,
@@ -343,6 +340,60 @@ describe('peers', () => {
   });
 });
 
+describe('memory section', () => {
+  it('fits the growth per step by least squares', () => {
+    expect(slope([0, 1, 2, 3], [5, 7, 9, 11])).toBeCloseTo(2, 12);
+    expect(slope([0, 10, 20], [3, 3, 3])).toBe(0);
+    expect(() => slope([1], [1])).toThrow(/slope: xs and ys must be of one length of at least 2/);
+  });
+
+  it('samples memory over a short training run and restores the backend', () => {
+    const row = runMemoryBench({
+      model: REFERENCE_CNN,
+      batch: 2,
+      steps: 12,
+      warmupSteps: 1,
+      samples: 4,
+      threads: 1,
+    });
+    expect(row.backend).toBe(native !== null ? 'native' : 'ts');
+    expect(row.samples.map((s) => s.step)).toEqual([0, 4, 8, 12]);
+    expect(row.start).toEqual(row.samples[0]);
+    expect(row.end).toEqual(row.samples[3]);
+    expect(row.peakRssMiB).toBe(Math.max(...row.samples.map((s) => s.rssMiB)));
+    expect(row.start.rssMiB).toBeGreaterThan(0);
+    expect(row.msPerStep).toBeGreaterThan(0);
+    const second = row.samples.slice(2);
+    close(
+      row.liveSlopeMiBPer1000,
+      1000 *
+        slope(
+          second.map((s) => s.step),
+          second.map((s) => s.liveMiB),
+        ),
+    );
+    for (const s of row.samples) close(s.liveMiB, s.heapUsedMiB + s.arrayBuffersMiB);
+    expect(row.flat).toBe(row.liveSlopeMiBPer1000 < 0.1);
+  });
+
+  it('names the argument it rejects', () => {
+    const cfg = {
+      model: REFERENCE_CNN,
+      batch: 2,
+      steps: 8,
+      warmupSteps: 0,
+      samples: 4,
+      threads: 1,
+    };
+    expect(() => runMemoryBench({ ...cfg, samples: 9 })).toThrow(
+      /runMemoryBench: cfg.samples must be an integer from 4 to cfg.steps \(8\), got 9/,
+    );
+    expect(() => runMemoryBench({ ...cfg, steps: 0 })).toThrow(
+      /runMemoryBench: cfg.steps must be a positive integer, got 0/,
+    );
+  });
+});
+
 describe('report', () => {
   const meta: BenchMeta = {
     date: '2026-01-01T00:00:00.000Z',
@@ -408,7 +459,21 @@ describe('report', () => {
     ],
     notes: ['onnxruntime-node: skipped, test'],
   };
-  const partial = { meta, peak: FAKE_PEAK, kernels: null, e2e, peers, notes: [] };
+  const memory: MemoryRow = {
+    model: 'reference-cnn',
+    backend: 'native',
+    batch: 64,
+    steps: 10000,
+    start: { step: 0, rssMiB: 200, heapUsedMiB: 20, arrayBuffersMiB: 30, liveMiB: 50 },
+    end: { step: 10000, rssMiB: 201.5, heapUsedMiB: 20.5, arrayBuffersMiB: 30, liveMiB: 50.5 },
+    peakRssMiB: 210,
+    rssSlopeMiBPer1000: 0.05,
+    liveSlopeMiBPer1000: -0.01,
+    flat: true,
+    msPerStep: 12.5,
+    samples: [],
+  };
+  const partial = { meta, peak: FAKE_PEAK, kernels: null, e2e, memory, peers, notes: [] };
   const summary = buildSummary(partial);
 
   it('puts each headline figure next to its peer with a consistent ratio', () => {
@@ -435,6 +500,10 @@ describe('report', () => {
   it('formats every section as Markdown tables', () => {
     const text = formatReport({ ...partial, summary });
     expect(text).toContain('## End to end');
+    expect(text).toContain('## Memory over a long training run');
+    expect(text).toMatch(
+      /\| reference-cnn \| native\s*\| +64 \| +10,000 \| +12\.5 \| +50\.0 \| +50\.5 \| +-0\.010 \| +200\.0 \| +201\.5 \| +210\.0 \| +\+0\.050 \| +yes \|/,
+    );
     expect(text).toContain('| what ');
     expect(text).toContain('- onnxruntime-node: skipped, test');
     expect(
