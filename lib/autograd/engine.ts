@@ -6,6 +6,7 @@
  */
 import { kernels } from '../backend/index.js';
 import type { Tensor } from '../tensor.js';
+import { adoptGradBuffer, gradBuffer, pooledArrayOf, releaseGradBuffer } from './grad-buffers.js';
 
 export type BackwardRule = (gradOutput: Float32Array) => (Float32Array | null)[];
 
@@ -138,7 +139,9 @@ export function backward(root: Tensor, gradient?: Float32Array, opts: BackwardOp
   const order = topoOrder(root);
   // owned=false: the array may be shared with another input or be the caller's; copy before adding.
   const grads = new Map<Tensor, { g: Float32Array; owned: boolean }>();
+  const refs = new GradRefs();
   grads.set(root, { g: seed, owned: false });
+  refs.add(seed);
 
   for (const t of order) {
     const entry = grads.get(t);
@@ -146,7 +149,7 @@ export function backward(root: Tensor, gradient?: Float32Array, opts: BackwardOp
     grads.delete(t);
     const fn = t.gradFn;
     if (fn === null || fn === RELEASED) {
-      accumulateLeafGrad(t, entry.g);
+      storeLeafGrad(t, entry.g, refs);
       continue;
     }
     if (t.retainsGrad) accumulateLeafGrad(t, entry.g);
@@ -164,13 +167,71 @@ export function backward(root: Tensor, gradient?: Float32Array, opts: BackwardOp
       const prev = grads.get(input);
       if (prev === undefined) {
         grads.set(input, { g, owned: false });
+        refs.add(g);
       } else {
-        const acc = prev.owned ? prev.g : Float32Array.from(prev.g);
+        let acc = prev.g;
+        if (!prev.owned) {
+          acc = gradBuffer(prev.g.length);
+          acc.set(prev.g);
+          refs.add(acc);
+          refs.drop(prev.g);
+        }
         addInto(acc, g);
         grads.set(input, { g: acc, owned: true });
       }
     }
+    // The output's gradient and any input gradient that was added into another are consumed now;
+    // pooled arrays nothing refers to any more go back to the pool.
+    refs.drop(entry.g);
+    for (const g of inputGrads) if (g !== null && g !== undefined) refs.releaseIfUnreferenced(g);
   }
+}
+
+/**
+ * How many pending gradients refer to each array's memory (views count against their buffer),
+ * so that arrays from gradBuffer are reused as soon as the last reference is consumed, and never
+ * while one remains.
+ */
+class GradRefs {
+  private readonly counts = new Map<ArrayBufferLike, number>();
+
+  add(g: Float32Array): void {
+    this.counts.set(g.buffer, (this.counts.get(g.buffer) ?? 0) + 1);
+  }
+
+  count(g: Float32Array): number {
+    return this.counts.get(g.buffer) ?? 0;
+  }
+
+  drop(g: Float32Array): void {
+    const n = (this.counts.get(g.buffer) ?? 0) - 1;
+    if (n > 0) {
+      this.counts.set(g.buffer, n);
+      return;
+    }
+    this.counts.delete(g.buffer);
+    releaseGradBuffer(g.buffer);
+  }
+
+  releaseIfUnreferenced(g: Float32Array): void {
+    if (!this.counts.has(g.buffer)) releaseGradBuffer(g.buffer);
+  }
+}
+
+/**
+ * A leaf's gradient arrives: a pooled array that only this entry refers to becomes the leaf's
+ * .grad as it is (no copy); anything else is copied or added in.
+ */
+function storeLeafGrad(t: Tensor, g: Float32Array, refs: GradRefs): void {
+  const whole = g.byteOffset === 0 && g.byteLength === g.buffer.byteLength;
+  if (t.grad === null && whole && refs.count(g) === 1 && pooledArrayOf(g.buffer) === g) {
+    adoptGradBuffer(g.buffer);
+    t.grad = t.makeGradTensor(g);
+    refs.drop(g); // no longer pooled: drop() only forgets the count
+    return;
+  }
+  accumulateLeafGrad(t, g);
+  refs.drop(g);
 }
 
 /** Below this many elements a JS loop beats the native call's fixed cost. */

@@ -1,5 +1,6 @@
 /** Activation functions and (log-)softmax along any axis. */
 import { recordOp } from '../autograd/engine.js';
+import { gradBuffer } from '../autograd/grad-buffers.js';
 import { kernels } from '../backend/index.js';
 import type { RowsGeometry } from '../backend/kernels.js';
 import { Tensor } from '../tensor.js';
@@ -11,7 +12,7 @@ export function relu(x: Tensor): Tensor {
   const yd = new Float32Array(xd.length);
   kernels().relu(xd, yd);
   return recordOp(new Tensor(yd, x.shape), 'relu', [x], (gy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = gradBuffer(xd.length);
     kernels().reluBackward(xd, gy, dx);
     return [dx];
   });
@@ -26,7 +27,7 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   const yd = new Float32Array(xd.length);
   kernels().leakyRelu(xd, yd, slope);
   return recordOp(new Tensor(yd, x.shape), 'leakyRelu', [x], (gy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = gradBuffer(xd.length);
     kernels().leakyReluBackward(xd, gy, dx, slope);
     return [dx];
   });
@@ -37,7 +38,7 @@ export function sigmoid(x: Tensor): Tensor {
   const yd = new Float32Array(xd.length);
   kernels().sigmoid(xd, yd);
   return recordOp(new Tensor(yd, x.shape), 'sigmoid', [x], (gy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = gradBuffer(xd.length);
     kernels().sigmoidBackward(yd, gy, dx);
     return [dx];
   });
@@ -48,7 +49,7 @@ export function tanh(x: Tensor): Tensor {
   const yd = new Float32Array(xd.length);
   kernels().tanh(xd, yd);
   return recordOp(new Tensor(yd, x.shape), 'tanh', [x], (gy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = gradBuffer(xd.length);
     kernels().tanhBackward(yd, gy, dx);
     return [dx];
   });
@@ -104,7 +105,7 @@ function softmaxAlong(
   return recordOp(new Tensor(yd, x.shape), fn, [x], (gy) => {
     const kb = kernels();
     if (inner === 1) {
-      const dx = new Float32Array(xd.length);
+      const dx = gradBuffer(xd.length);
       if (xd.length > 0) backward(kb).call(kb, g, yd, gy, dx);
       return [dx];
     }

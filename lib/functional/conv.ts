@@ -1,5 +1,6 @@
 /** 2-D convolution (cross-correlation, as torch.nn.functional.conv2d), forward and backward. */
 import { recordOp } from '../autograd/engine.js';
+import { gradBuffer } from '../autograd/grad-buffers.js';
 import { conv2dGeometry, pair, type Size2 } from '../backend/geometry.js';
 import { kernels } from '../backend/index.js';
 import type { Conv2dGeometry } from '../backend/kernels.js';
@@ -164,14 +165,14 @@ export function conv2d(
       : gy;
     let dx: Float32Array | null = null;
     if (needsGrad(x)) {
-      dx = new Float32Array(xd.length);
+      dx = gradBuffer(xd.length);
       kb.conv2dBackwardInput(g, dy, wd, dx);
     }
     let dw: Float32Array | null = null;
     let db: Float32Array | null = null;
     const wantB = bd !== null && needsGrad(b);
     if (needsGrad(w)) {
-      dw = new Float32Array(wd.length);
+      dw = gradBuffer(wd.length);
       db = wantB ? new Float32Array(g.outChannels) : null;
       kb.conv2dBackwardWeight(g, xd, dy, dw, db);
     } else if (wantB) {

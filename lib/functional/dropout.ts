@@ -1,5 +1,6 @@
 /** Inverted dropout: zero each element with probability p and scale the kept ones by 1/(1-p). */
 import { recordOp } from '../autograd/engine.js';
+import { gradBuffer } from '../autograd/grad-buffers.js';
 import { defaultGenerator, Generator } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { requireFloat } from './tensor-checks.js';
@@ -32,7 +33,7 @@ export function dropout(x: Tensor, p: number, training: boolean, generator?: Gen
     yd[i] = xd[i] * mask[i];
   }
   return recordOp(new Tensor(yd, x.shape), 'dropout', [x], (gy) => {
-    const dx = new Float32Array(gy.length);
+    const dx = gradBuffer(gy.length);
     for (let i = 0; i < gy.length; i++) dx[i] = gy[i] * mask[i];
     return [dx];
   });

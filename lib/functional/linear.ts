@@ -1,5 +1,6 @@
 /** The fully connected layer's op: y = x · wᵀ + b, as torch.nn.functional.linear. */
 import { recordOp } from '../autograd/engine.js';
+import { gradBuffer } from '../autograd/grad-buffers.js';
 import { kernels } from '../backend/index.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { needsGrad, requireFloat, requireVector } from './tensor-checks.js';
@@ -46,9 +47,11 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
     let dx: Float32Array | null = null;
     let dw: Float32Array | null = null;
     let db: Float32Array | null = null;
+    // gradBuffer's contents are unspecified: only when the product runs is every element written.
+    const product = rowCount > 0 && inF > 0 && outF > 0;
     if (needsGrad(x)) {
-      dx = new Float32Array(xd.length);
-      if (rowCount > 0 && inF > 0 && outF > 0) {
+      dx = product ? gradBuffer(xd.length) : new Float32Array(xd.length);
+      if (product) {
         kb.gemm(
           { transA: false, transB: false, m: rowCount, n: inF, k: outF, alpha: 1, beta: 0 },
           gy,
@@ -58,8 +61,8 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
       }
     }
     if (needsGrad(w)) {
-      dw = new Float32Array(wd.length);
-      if (rowCount > 0 && inF > 0 && outF > 0) {
+      dw = product ? gradBuffer(wd.length) : new Float32Array(wd.length);
+      if (product) {
         kb.gemm(
           { transA: true, transB: false, m: outF, n: inF, k: rowCount, alpha: 1, beta: 0 },
           gy,

@@ -1,5 +1,6 @@
 /** Batch normalization (torch.nn.functional.batch_norm), with its full backward pass. */
 import { recordOp } from '../autograd/engine.js';
+import { gradBuffer } from '../autograd/grad-buffers.js';
 import { kernels } from '../backend/index.js';
 import type { ChannelGeometry } from '../backend/kernels.js';
 import { formatShape, Tensor } from '../tensor.js';
@@ -109,7 +110,7 @@ export function batchNorm(
   if (gamma !== null) inputs.push(weight as Tensor);
   if (beta !== null) inputs.push(bias as Tensor);
   return recordOp(new Tensor(yd, x.shape), 'batchNorm', inputs, (gy) => {
-    const dx = needsGrad(x) ? new Float32Array(xd.length) : null;
+    const dx = needsGrad(x) ? gradBuffer(xd.length) : null;
     const dgamma = gamma !== null && needsGrad(weight) ? new Float32Array(C) : null;
     const dbeta = beta !== null && needsGrad(bias) ? new Float32Array(C) : null;
     kernels().batchNormBackward(g, xd, gy, mean, invStd, gamma, dx, dgamma, dbeta, training);

@@ -1,5 +1,6 @@
 /** 2-D pooling over NCHW tensors: max, average, adaptive average and global average. */
 import { recordOp } from '../autograd/engine.js';
+import { gradBuffer } from '../autograd/grad-buffers.js';
 import { pool2dGeometry, type Size2 } from '../backend/geometry.js';
 import { kernels } from '../backend/index.js';
 import { formatShape, Tensor } from '../tensor.js';
@@ -47,7 +48,7 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions =
   kernels().maxPool2d(g, xd, yd, argmax);
   const y = new Tensor(yd, [g.batch, g.channels, g.outHeight, g.outWidth]);
   return recordOp(y, 'maxPool2d', [x], (gy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = gradBuffer(xd.length);
     kernels().maxPool2dBackward(g, gy, argmax, dx);
     return [dx];
   });
@@ -68,7 +69,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: AvgPool2dOptions =
   kernels().avgPool2d(g, xd, yd);
   const y = new Tensor(yd, [g.batch, g.channels, g.outHeight, g.outWidth]);
   return recordOp(y, 'avgPool2d', [x], (gy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = gradBuffer(xd.length);
     kernels().avgPool2dBackward(g, gy, dx);
     return [dx];
   });
@@ -183,7 +184,7 @@ function planeMeans(x: Tensor, keepDims: boolean, name: string): Tensor {
   if (g.rows > 0) kernels().globalAvgPool(g, xd, yd);
   const y = new Tensor(yd, keepDims ? [N, C, 1, 1] : [N, C]);
   return recordOp(y, name, [x], (gy) => {
-    const dx = new Float32Array(xd.length);
+    const dx = gradBuffer(xd.length);
     if (g.rows > 0) kernels().globalAvgPoolBackward(g, gy, dx);
     return [dx];
   });
