@@ -10,6 +10,8 @@
  * every reference it knows of; gradients stored into a tensor's `.grad` leave the pool for good.
  */
 
+import { uninitializedFloat32 } from '../backend/buffers.js';
+
 /** Arrays shorter than this come from the V8 heap, where allocation is cheap; not pooled. */
 export const GRAD_POOL_MIN_LENGTH = 4096;
 /** The pool keeps at most this many bytes of idle arrays; beyond it, arrays go to the GC. */
@@ -48,7 +50,7 @@ export function gradBuffer(length: number): Float32Array {
     return a;
   }
   stats.allocated++;
-  const fresh = new Float32Array(length);
+  const fresh = uninitializedFloat32(length);
   issued.set(fresh.buffer, fresh);
   return fresh;
 }

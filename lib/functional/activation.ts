@@ -1,6 +1,7 @@
 /** Activation functions and (log-)softmax along any axis. */
 import { recordOp } from '../autograd/engine.js';
 import { gradBuffer } from '../autograd/grad-buffers.js';
+import { uninitializedFloat32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import type { RowsGeometry } from '../backend/kernels.js';
 import { Tensor } from '../tensor.js';
@@ -9,7 +10,7 @@ import { requireFloat } from './tensor-checks.js';
 
 export function relu(x: Tensor): Tensor {
   const xd = requireFloat('relu', 'input', x);
-  const yd = new Float32Array(xd.length);
+  const yd = uninitializedFloat32(xd.length);
   kernels().relu(xd, yd);
   return recordOp(new Tensor(yd, x.shape), 'relu', [x], (gy) => {
     const dx = gradBuffer(xd.length);
@@ -24,7 +25,7 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   if (typeof slope !== 'number' || !Number.isFinite(slope)) {
     throw new RangeError(`leakyRelu: slope must be a finite number, got ${String(slope)}`);
   }
-  const yd = new Float32Array(xd.length);
+  const yd = uninitializedFloat32(xd.length);
   kernels().leakyRelu(xd, yd, slope);
   return recordOp(new Tensor(yd, x.shape), 'leakyRelu', [x], (gy) => {
     const dx = gradBuffer(xd.length);
@@ -35,7 +36,7 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
 
 export function sigmoid(x: Tensor): Tensor {
   const xd = requireFloat('sigmoid', 'input', x);
-  const yd = new Float32Array(xd.length);
+  const yd = uninitializedFloat32(xd.length);
   kernels().sigmoid(xd, yd);
   return recordOp(new Tensor(yd, x.shape), 'sigmoid', [x], (gy) => {
     const dx = gradBuffer(xd.length);
@@ -46,7 +47,7 @@ export function sigmoid(x: Tensor): Tensor {
 
 export function tanh(x: Tensor): Tensor {
   const xd = requireFloat('tanh', 'input', x);
-  const yd = new Float32Array(xd.length);
+  const yd = uninitializedFloat32(xd.length);
   kernels().tanh(xd, yd);
   return recordOp(new Tensor(yd, x.shape), 'tanh', [x], (gy) => {
     const dx = gradBuffer(xd.length);
@@ -95,7 +96,7 @@ function softmaxAlong(
   const k = kernels();
   let yd: Float32Array;
   if (inner === 1) {
-    yd = new Float32Array(xd.length);
+    yd = uninitializedFloat32(xd.length);
     if (xd.length > 0) forward(k).call(k, g, xd, yd);
   } else {
     const rowsY = new Float32Array(xd.length);

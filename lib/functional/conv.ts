@@ -2,6 +2,7 @@
 import { recordOp } from '../autograd/engine.js';
 import { gradBuffer } from '../autograd/grad-buffers.js';
 import { conv2dGeometry, pair, type Size2 } from '../backend/geometry.js';
+import { uninitializedFloat32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import type { Conv2dGeometry } from '../backend/kernels.js';
 import { formatShape, Tensor } from '../tensor.js';
@@ -143,7 +144,7 @@ export function conv2d(
   });
 
   const k = kernels();
-  const full = new Float32Array(g.batch * g.outChannels * g.outHeight * g.outWidth);
+  const full = uninitializedFloat32(g.batch * g.outChannels * g.outHeight * g.outWidth);
   k.conv2d(g, xd, wd, bd, full);
   const planes = g.batch * g.outChannels;
   const cropped = crop.cropH > 0 || crop.cropW > 0;

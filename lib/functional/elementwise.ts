@@ -9,6 +9,7 @@
  * rowPlan) with the same loops.
  */
 import { recordOp } from '../autograd/engine.js';
+import { uninitializedFloat32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import { Tensor, shapeSize, type TensorData } from '../tensor.js';
 import {
@@ -290,7 +291,7 @@ function isLargeF32(v: Operand): v is Float32Array {
 
 /** Same-shape float32 add (the residual add) through the kernel set. */
 function nativeAdd(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length);
+  const out = uninitializedFloat32(a.length);
   kernels().add(a, b, out);
   return out;
 }

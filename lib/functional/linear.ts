@@ -1,6 +1,7 @@
 /** The fully connected layer's op: y = x · wᵀ + b, as torch.nn.functional.linear. */
 import { recordOp } from '../autograd/engine.js';
 import { gradBuffer } from '../autograd/grad-buffers.js';
+import { uninitializedFloat32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { needsGrad, requireFloat, requireVector } from './tensor-checks.js';
@@ -30,7 +31,7 @@ export function linear(x: Tensor, w: Tensor, b: Tensor | null = null): Tensor {
       : requireVector(fn, 'bias', b, outF, 'one value per output feature');
   const rowCount = x.ndim === 1 ? 1 : x.shape.slice(0, -1).reduce((a, d) => a * d, 1);
   const k = kernels();
-  const yd = new Float32Array(rowCount * outF);
+  const yd = uninitializedFloat32(rowCount * outF);
   if (rowCount > 0 && outF > 0) {
     k.gemm(
       { transA: false, transB: true, m: rowCount, n: outF, k: inF, alpha: 1, beta: 0 },

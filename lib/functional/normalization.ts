@@ -1,6 +1,7 @@
 /** Batch normalization (torch.nn.functional.batch_norm), with its full backward pass. */
 import { recordOp } from '../autograd/engine.js';
 import { gradBuffer } from '../autograd/grad-buffers.js';
+import { uninitializedFloat32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import type { ChannelGeometry } from '../backend/kernels.js';
 import { formatShape, Tensor } from '../tensor.js';
@@ -88,7 +89,7 @@ export function batchNorm(
   }
   const g: ChannelGeometry = { outer: N, channels: C, inner };
   const k = kernels();
-  const yd = new Float32Array(xd.length);
+  const yd = uninitializedFloat32(xd.length);
   // The statistics x is normalized with, kept for the backward pass: the batch's when training;
   // otherwise a snapshot of the running ones (a later training step may move them).
   let mean: Float32Array;

@@ -2,6 +2,7 @@
 import { recordOp } from '../autograd/engine.js';
 import { gradBuffer } from '../autograd/grad-buffers.js';
 import { pool2dGeometry, type Size2 } from '../backend/geometry.js';
+import { uninitializedFloat32, uninitializedInt32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { requireFloat } from './tensor-checks.js';
@@ -43,8 +44,8 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions =
   requireOptions(fn, opts);
   const g = pool2dGeometry(fn, x.shape, kernelSize, { stride: opts.stride, padding: opts.padding });
   const n = g.batch * g.channels * g.outHeight * g.outWidth;
-  const yd = new Float32Array(n);
-  const argmax = new Int32Array(n);
+  const yd = uninitializedFloat32(n);
+  const argmax = uninitializedInt32(n);
   kernels().maxPool2d(g, xd, yd, argmax);
   const y = new Tensor(yd, [g.batch, g.channels, g.outHeight, g.outWidth]);
   return recordOp(y, 'maxPool2d', [x], (gy) => {
@@ -65,7 +66,7 @@ export function avgPool2d(x: Tensor, kernelSize: Size2, opts: AvgPool2dOptions =
     );
   }
   const g = pool2dGeometry(fn, x.shape, kernelSize, opts);
-  const yd = new Float32Array(g.batch * g.channels * g.outHeight * g.outWidth);
+  const yd = uninitializedFloat32(g.batch * g.channels * g.outHeight * g.outWidth);
   kernels().avgPool2d(g, xd, yd);
   const y = new Tensor(yd, [g.batch, g.channels, g.outHeight, g.outWidth]);
   return recordOp(y, 'avgPool2d', [x], (gy) => {
@@ -180,7 +181,7 @@ function planeMeans(x: Tensor, keepDims: boolean, name: string): Tensor {
       `${name}: input planes must not be empty (H*W >= 1), got shape ${formatShape(x.shape)}`,
     );
   }
-  const yd = new Float32Array(N * C);
+  const yd = uninitializedFloat32(N * C);
   if (g.rows > 0) kernels().globalAvgPool(g, xd, yd);
   const y = new Tensor(yd, keepDims ? [N, C, 1, 1] : [N, C]);
   return recordOp(y, name, [x], (gy) => {

@@ -112,6 +112,14 @@ function f32(data: Float32Array | number, offset: number): Guarded<Float32Array>
   return g;
 }
 
+/**
+ * n NaNs: the TS kernels' outputs start as this, so an element a kernel fails to write shows up
+ * (outputs are overwritten, and callers hand kernels uninitialized memory).
+ */
+function nans(n: number): Float32Array {
+  return new Float32Array(n).fill(NaN);
+}
+
 /** An unaligned guarded Int32Array of n elements, all -7. */
 function i32(n: number, offset: number): Guarded<Int32Array> {
   const g = new Guarded(new Int32Array(n + offset + 3), offset, n, INT_SENTINEL);
@@ -319,7 +327,7 @@ function convParity(N: Kernels, use: () => void): void {
       const ndy = f32(dy, off + 2);
 
       for (const withBias of [true, false]) {
-        const y = new Float32Array(ySize);
+        const y = nans(ySize);
         T.conv2d(g, x, w, withBias ? bias : null, y);
         const ny = f32(ySize, off);
         N.conv2d(g, nx.view, nw.view, withBias ? nbias.view : null, ny.view);
@@ -327,15 +335,15 @@ function convParity(N: Kernels, use: () => void): void {
         parityClose(ny.view, y, Kdim, withBias ? 'forward y' : 'forward y (no bias)');
       }
 
-      const dx = new Float32Array(xSize);
+      const dx = nans(xSize);
       T.conv2dBackwardInput(g, dy, w, dx);
       const ndx = f32(xSize, off);
       N.conv2dBackwardInput(g, ndy.view, nw.view, ndx.view);
       ndx.checkMargins('dx');
       parityClose(ndx.view, dx, (g.outChannels / g.groups) * g.kernelH * g.kernelW, 'dx');
 
-      const dw = new Float32Array(wSize);
-      const db = new Float32Array(g.outChannels);
+      const dw = nans(wSize);
+      const db = nans(g.outChannels);
       T.conv2dBackwardWeight(g, x, dy, dw, db);
       const ndw = f32(wSize, off);
       const ndb = f32(g.outChannels, off + 1);
@@ -385,8 +393,8 @@ function poolParity(N: Kernels, use: () => void): void {
       const nx = f32(x, off);
       const ndy = f32(dy, off + 1);
 
-      const y = new Float32Array(ySize);
-      const argmax = new Int32Array(ySize);
+      const y = nans(ySize);
+      const argmax = new Int32Array(ySize).fill(-7);
       T.maxPool2d(g, x, y, argmax);
       const ny = f32(ySize, off);
       const nArgmax = i32(ySize, off + 2);
@@ -396,7 +404,7 @@ function poolParity(N: Kernels, use: () => void): void {
       expectEqualInts(nArgmax.view, argmax, 'argmax');
       expectClose(ny.view, y, 0, 0, 'max y');
 
-      const dx = new Float32Array(xSize);
+      const dx = nans(xSize);
       T.maxPool2dBackward(g, dy, argmax, dx);
       const ndx = f32(xSize, off);
       const argmaxIn = i32(ySize, off);
@@ -405,14 +413,14 @@ function poolParity(N: Kernels, use: () => void): void {
       ndx.checkMargins('max dx');
       parityClose(ndx.view, dx, g.kernelH * g.kernelW, 'max dx');
 
-      const ay = new Float32Array(ySize);
+      const ay = nans(ySize);
       T.avgPool2d(g, x, ay);
       const nay = f32(ySize, off);
       N.avgPool2d(g, nx.view, nay.view);
       nay.checkMargins('avg y');
       parityClose(nay.view, ay, g.kernelH * g.kernelW, 'avg y');
 
-      const adx = new Float32Array(xSize);
+      const adx = nans(xSize);
       T.avgPool2dBackward(g, dy, adx);
       const nadx = f32(xSize, off + 1);
       N.avgPool2dBackward(g, ndy.view, nadx.view);
@@ -445,7 +453,7 @@ function elementwiseParity(N: Kernels, use: () => void): void {
     it(`${name}, out of place and in place`, () => {
       use();
       const { x } = inputs(400 + idx);
-      const expected = new Float32Array(n);
+      const expected = nans(n);
       f(T, x, expected);
       const off = 1 + idx;
       const nx = f32(x, off);
@@ -477,10 +485,10 @@ function elementwiseParity(N: Kernels, use: () => void): void {
       const { x, dy } = inputs(500 + idx);
       let v = x;
       if (saved !== null) {
-        v = new Float32Array(n);
+        v = nans(n);
         saved(T, x, v);
       }
-      const expected = new Float32Array(n);
+      const expected = nans(n);
       f(T, v, dy, expected);
       const off = 2 + idx;
       const nv = f32(v, off);
@@ -509,9 +517,9 @@ function elementwiseParity(N: Kernels, use: () => void): void {
       const x = rng.array(size);
       const bias = rng.array(g.channels);
       const dy = rng.array(size);
-      const y = new Float32Array(size);
+      const y = nans(size);
       T.biasAdd(g, x, bias, y);
-      const db = new Float32Array(g.channels);
+      const db = nans(g.channels);
       T.biasAddBackward(g, dy, db);
       const off = 1 + idx;
       const nx = f32(x, off);
@@ -554,7 +562,7 @@ function elementwiseParity(N: Kernels, use: () => void): void {
           (k: Kernels) => k.logSoftmaxBackward.bind(k),
         ],
       ] as const) {
-        const y = new Float32Array(size);
+        const y = nans(size);
         fwd(T)(g, x, y);
         const ny = f32(size, off + 2);
         fwd(N)(g, nx.view, ny.view);
@@ -563,7 +571,7 @@ function elementwiseParity(N: Kernels, use: () => void): void {
         const inPlace = f32(x, off);
         fwd(N)(g, inPlace.view, inPlace.view);
         expectClose(inPlace.view, y, 1e-5, 1e-6, `${name} in place`);
-        const dx = new Float32Array(size);
+        const dx = nans(size);
         bwd(T)(g, y, dy, dx);
         const ndx = f32(size, off);
         bwd(N)(g, f32(y, off + 1).view, ndy.view, ndx.view);
@@ -580,7 +588,7 @@ function elementwiseParity(N: Kernels, use: () => void): void {
     const g: RowsGeometry = { rows: 3, cols: 3 };
     const x = new Float32Array([1e4, 0, -1e4, -1e4, -1e4, -1e4, 1e4, 1e4, -1e4]);
     for (const name of ['softmax', 'logSoftmax'] as const) {
-      const expected = new Float32Array(9);
+      const expected = nans(9);
       T[name](g, x, expected);
       const y = f32(9, 1);
       N[name](g, f32(x, 2).view, y.view);
@@ -621,9 +629,9 @@ function normalizationParity(N: Kernels, use: () => void): void {
       for (const affine of [true, false]) {
         const gm = affine ? gamma : null;
         const bt = affine ? beta : null;
-        const y = new Float32Array(size);
-        const mean = new Float32Array(C);
-        const invStd = new Float32Array(C);
+        const y = nans(size);
+        const mean = nans(C);
+        const invStd = nans(C);
         const runMean = rm.slice();
         const runVar = rv.slice();
         T.batchNormTraining(g, x, gm, bt, y, mean, invStd, runMean, runVar, eps, 0.1);
@@ -660,9 +668,9 @@ function normalizationParity(N: Kernels, use: () => void): void {
         expectClose(nrm.view, runMean, 1e-5, 1e-6, 'runningMean');
         if (M > 1) expectClose(nrv.view, runVar, 1e-5, 1e-6, 'runningVar');
 
-        const dx = new Float32Array(size);
-        const dgamma = new Float32Array(C);
-        const dbeta = new Float32Array(C);
+        const dx = nans(size);
+        const dgamma = nans(C);
+        const dbeta = nans(C);
         T.batchNormBackward(g, x, dy, mean, invStd, gm, dx, dgamma, dbeta, true);
         const ndx = f32(size, off + 1);
         const ndg = f32(C, off);
@@ -688,9 +696,9 @@ function normalizationParity(N: Kernels, use: () => void): void {
       }
 
       // In place (y = x, dx = dy), no running statistics.
-      const y = new Float32Array(size);
-      const mean = new Float32Array(C);
-      const invStd = new Float32Array(C);
+      const y = nans(size);
+      const mean = nans(C);
+      const invStd = nans(C);
       T.batchNormTraining(g, x, gamma, beta, y, mean, invStd, null, null, eps, 0.1);
       const inPlace = f32(x, off);
       N.batchNormTraining(
@@ -708,7 +716,7 @@ function normalizationParity(N: Kernels, use: () => void): void {
       );
       inPlace.checkMargins('y in place');
       expectClose(inPlace.view, y, 1e-4, 1e-5, 'y in place');
-      const dx = new Float32Array(size);
+      const dx = nans(size);
       T.batchNormBackward(g, x, dy, mean, invStd, gamma, dx, null, null, true);
       const dyInPlace = f32(dy, off + 1);
       N.batchNormBackward(
@@ -727,7 +735,7 @@ function normalizationParity(N: Kernels, use: () => void): void {
       expectClose(dyInPlace.view, dx, 1e-3, 1e-4, 'dx in place (dx = dy)');
 
       // Inference and its backward.
-      const iy = new Float32Array(size);
+      const iy = nans(size);
       T.batchNormInference(g, x, gamma, beta, rm, rv, iy, eps);
       const niy = f32(size, off + 2);
       N.batchNormInference(
@@ -743,9 +751,9 @@ function normalizationParity(N: Kernels, use: () => void): void {
       niy.checkMargins('inference y');
       expectClose(niy.view, iy, 1e-5, 1e-6, 'inference y');
       const runInv = Float32Array.from(rv, (v) => 1 / Math.sqrt(v + eps));
-      const idx2 = new Float32Array(size);
-      const idg = new Float32Array(C);
-      const idb = new Float32Array(C);
+      const idx2 = nans(size);
+      const idg = nans(C);
+      const idb = nans(C);
       T.batchNormBackward(g, x, dy, rm, runInv, gamma, idx2, idg, idb, false);
       const nidx = f32(size, off);
       const nidg = f32(C, off + 1);
@@ -785,14 +793,14 @@ function normalizationParity(N: Kernels, use: () => void): void {
       const rng = new Rng(850 + idx);
       const x = rng.array(g.rows * g.cols);
       const dy = rng.array(g.rows);
-      const y = new Float32Array(g.rows);
+      const y = nans(g.rows);
       T.globalAvgPool(g, x, y);
       const nx = f32(x, 1 + idx);
       const ny = f32(g.rows, 2);
       N.globalAvgPool(g, nx.view, ny.view);
       ny.checkMargins('y');
       parityClose(ny.view, y, g.cols, 'y');
-      const dx = new Float32Array(g.rows * g.cols);
+      const dx = nans(g.rows * g.cols);
       T.globalAvgPoolBackward(g, dy, dx);
       const ndx = f32(g.rows * g.cols, 3);
       N.globalAvgPoolBackward(g, f32(dy, 1).view, ndx.view);
@@ -848,7 +856,7 @@ function normalizationParity(N: Kernels, use: () => void): void {
       const rng = new Rng(870 + n);
       const a = rng.array(n);
       const b = rng.array(n);
-      const want = new Float32Array(n);
+      const want = nans(n);
       T.add(a, b, want);
       const na = f32(a, 1);
       const nb2 = f32(b, 2);
