@@ -86,6 +86,32 @@ describe('ts gemm', () => {
     });
   });
 
+  // Shapes that cross the TS GEMM's own blocks (MC 128, KC 512, NC 256, split into near-equal
+  // parts) and its 2x4 register tile, with every transpose and an odd k (the micro-kernel's
+  // k-steps go in pairs).
+  const blockShapes: [number, number, number][] = [
+    [131, 7, 5],
+    [3, 515, 1],
+    [9, 6, 1031],
+    [257, 258, 513],
+  ];
+  blockShapes.forEach(([m, n, k], idx) => {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        it(`TS blocking: ${m}x${n}x${k} ${transA ? 'A^T' : 'A'} ${transB ? 'B^T' : 'B'}`, () => {
+          const p: GemmParams = { transA, transB, m, n, k, alpha: 0.75, beta: 0.5 };
+          const rng = new Rng(5000 + idx);
+          const a = rng.array(m * k);
+          const b = rng.array(k * n);
+          const c = rng.array(m * n);
+          const expected = refGemm(p, a, b, c);
+          K.gemm(p, a, b, c);
+          closeToRef(c, expected, k, 'C');
+        });
+      }
+    }
+  });
+
   it('beta = 0 ignores NaN and Infinity already in C', () => {
     const rng = new Rng(7);
     const p: GemmParams = { transA: false, transB: true, m: 3, n: 4, k: 5, alpha: 1, beta: 0 };
