@@ -86,6 +86,32 @@ describe('ts gemm', () => {
     });
   });
 
+  // Shapes that cross the TS GEMM's own blocks (MC 128, KC 512, NC 256, split into near-equal
+  // parts) and its 2x4 register tile, with every transpose and an odd k (the micro-kernel's
+  // k-steps go in pairs).
+  const blockShapes: [number, number, number][] = [
+    [131, 7, 5],
+    [3, 515, 1],
+    [9, 6, 1031],
+    [257, 258, 513],
+  ];
+  blockShapes.forEach(([m, n, k], idx) => {
+    for (const transA of [false, true]) {
+      for (const transB of [false, true]) {
+        it(`TS blocking: ${m}x${n}x${k} ${transA ? 'A^T' : 'A'} ${transB ? 'B^T' : 'B'}`, () => {
+          const p: GemmParams = { transA, transB, m, n, k, alpha: 0.75, beta: 0.5 };
+          const rng = new Rng(5000 + idx);
+          const a = rng.array(m * k);
+          const b = rng.array(k * n);
+          const c = rng.array(m * n);
+          const expected = refGemm(p, a, b, c);
+          K.gemm(p, a, b, c);
+          closeToRef(c, expected, k, 'C');
+        });
+      }
+    }
+  });
+
   it('beta = 0 ignores NaN and Infinity already in C', () => {
     const rng = new Rng(7);
     const p: GemmParams = { transA: false, transB: true, m: 3, n: 4, k: 5, alpha: 1, beta: 0 };
@@ -303,6 +329,43 @@ describe('ts pooling', () => {
     K.maxPool2d(g, new Float32Array([1, 3, 3, 2]), y, argmax);
     expect([y[0], argmax[0]]).toEqual([3, 1]);
   });
+
+  it('2x2 stride-2 max pooling (its own fast path) scans windows like the generic loop', () => {
+    // Ties, signed zeros, infinities and NaNs, on odd sizes (the last row and column are dropped).
+    const pick = [0, -0, 1, -1, 2, Infinity, -Infinity, NaN];
+    const rng = new Rng(31);
+    for (const [n, c, h, w] of [
+      [2, 3, 6, 8],
+      [1, 2, 7, 9],
+      [3, 1, 2, 2],
+    ]) {
+      const g = pool2dGeometry('t', [n, c, h, w], 2);
+      const x = new Float32Array(n * c * h * w).map(() => pick[rng.int(0, pick.length - 1)]);
+      const size = n * c * g.outHeight * g.outWidth;
+      const y = nanArray(size);
+      const argmax = new Int32Array(size).fill(-7);
+      K.maxPool2d(g, x, y, argmax);
+      let o = 0;
+      for (let p = 0; p < n * c; p++) {
+        for (let oh = 0; oh < g.outHeight; oh++) {
+          for (let ow = 0; ow < g.outWidth; ow++, o++) {
+            // The generic loop: strict '>' keeps the first of equal maxima; every NaN takes over.
+            let best = -Infinity;
+            let bestIdx = 2 * oh * w + 2 * ow;
+            for (const idx of [0, 1, w, w + 1].map((d) => 2 * oh * w + 2 * ow + d)) {
+              const v = x[p * h * w + idx];
+              if (v > best || Number.isNaN(v)) {
+                best = v;
+                bestIdx = idx;
+              }
+            }
+            expect(argmax[o]).toBe(bestIdx);
+            expect(Object.is(y[o], best)).toBe(true);
+          }
+        }
+      }
+    }
+  });
 });
 
 describe('ts elementwise', () => {
@@ -384,6 +447,19 @@ describe('ts elementwise', () => {
     expect(Object.is(y[0], 0)).toBe(true);
     expect(y[1]).toBe(0);
     expect(y[2]).toBeNaN();
+  });
+
+  it('relu and reluBackward are exact on infinities, NaN and signed zeros', () => {
+    const x = new Float32Array([-Infinity, Infinity, NaN, -0, 0, -2, 3, 1e-45, -1e-45]);
+    const y = nanArray(x.length);
+    K.relu(x, y);
+    expect(Array.from(y)).toEqual([0, Infinity, NaN, 0, 0, 0, 3, x[7], 0]);
+    for (let i = 0; i < y.length; i++) if (y[i] === 0) expect(Object.is(y[i], 0)).toBe(true);
+    const dy = new Float32Array([Infinity, -Infinity, NaN, NaN, -Infinity, NaN, -5, NaN, -7]);
+    const dx = nanArray(x.length);
+    K.reluBackward(x, dy, dx);
+    expect(Array.from(dx)).toEqual([0, -Infinity, 0, 0, 0, 0, -5, NaN, 0]);
+    for (let i = 0; i < dx.length; i++) if (dx[i] === 0) expect(Object.is(dx[i], 0)).toBe(true);
   });
 
   it('rejects mismatched lengths', () => {

@@ -156,12 +156,24 @@ export function conv2dBackwardWeight(
   }
   if (dbias !== null) {
     for (let o = 0; o < O; o++) {
-      let s = 0;
+      // Four partial sums: one running sum is a chain of dependent adds, 3x slower.
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
       for (let n = 0; n < N; n++) {
         const row = (n * O + o) * P;
-        for (let p = 0; p < P; p++) s += dy[row + p];
+        const end = row + P;
+        let i = row;
+        for (; i + 3 < end; i += 4) {
+          s0 += dy[i];
+          s1 += dy[i + 1];
+          s2 += dy[i + 2];
+          s3 += dy[i + 3];
+        }
+        for (; i < end; i++) s0 += dy[i];
       }
-      dbias[o] = s;
+      dbias[o] = s0 + s1 + (s2 + s3);
     }
   }
 }

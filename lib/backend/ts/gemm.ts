@@ -1,20 +1,43 @@
 /**
  * GEMM in plain TypeScript: C = alpha * op(A) * op(B) + beta * C, row-major.
  *
- * Blocked as in BLIS, reduced to what pays off in JavaScript: C is walked in NC-column by
- * KC-deep blocks; op(A) is packed (alpha folded in, transposed when needed) into a Float64Array
- * of MC x KC rows, and op(B) is packed only when transposed (otherwise its rows are already
- * contiguous). The macro-kernel is an i-k-j loop over contiguous rows that updates two rows of C
- * with four k-steps per pass, so each B load feeds four multiply-adds and each C load/store
- * eight. Products are summed in double precision and rounded once per store.
+ * Blocked as in BLIS: C is walked in NC-column by KC-deep blocks; op(B)'s block is packed into
+ * NR-column micro-panels and op(A)'s block (alpha folded in) into MR-row micro-panels, both as
+ * float64 in one module-level buffer. A micro-kernel keeps an MR x NR tile of C in local
+ * variables across the whole KC depth and adds it into C once, so products are summed in double
+ * precision and rounded once per KC block.
+ *
+ * What makes this fast in V8 (measured on Node 20; each about 1.2-1.4x):
+ * - The pack buffer is a module-level constant of fixed size. TurboFan then embeds its data
+ *   address and length as constants: a load costs an index add, a compare against a constant and
+ *   the load itself, instead of re-reading the array's map, length and base pointer on every
+ *   loop iteration as it does for an array passed in as an argument.
+ * - Indices are masked with IDX (a no-op on every real index, which stays below IDX) so that V8
+ *   knows index sums cannot overflow and drops its overflow checks.
+ * - The micro-kernel takes two k-steps per iteration and adds their products pairwise before
+ *   touching the accumulators. TurboFan's register allocator spills some accumulators to the
+ *   stack, and a spilled accumulator's loop-carried add-store-load chain is then paid once per
+ *   two k-steps instead of once per step.
  */
 import type { GemmParams } from '../kernels.js';
 import { requireLength } from './check.js';
-import { scratchF32, scratchF64 } from './scratch.js';
 
-const MC = 64;
-const KC = 256;
+/** Register tile: MR rows of C by NR columns. */
+const MR = 2;
+const NR = 4;
+/** Cache blocks: op(A) is packed MC x KC at a time, op(B) KC x NC. */
+const MC = 128;
+const KC = 512;
 const NC = 256;
+const A_SIZE = MC * KC;
+const B_SIZE = KC * NC;
+/** A mask above every index into PACK (see the file comment). */
+const IDX = (1 << 21) - 1;
+/**
+ * Packed op(A) block in [0, A_SIZE), packed op(B) block in [A_SIZE, A_SIZE + B_SIZE). JavaScript
+ * runs one kernel at a time, so one buffer serves every call.
+ */
+const PACK = new Float64Array(A_SIZE + B_SIZE);
 
 function isCount(v: number): boolean {
   return Number.isInteger(v) && v >= 0;
@@ -29,6 +52,13 @@ export function gemm(p: GemmParams, a: Float32Array, b: Float32Array, c: Float32
   requireLength('gemm', 'b', b, k * n);
   requireLength('gemm', 'c', c, m * n);
   gemmAt(p.transA, p.transB, m, n, k, p.alpha, a, 0, b, 0, p.beta, c, 0);
+}
+
+/** Splits `total` into the fewest blocks of at most `max`, of near-equal size. */
+function blockSize(total: number, max: number, multiple: number): number {
+  const blocks = Math.ceil(total / max);
+  const size = Math.ceil(total / blocks);
+  return Math.min(max, Math.ceil(size / multiple) * multiple);
 }
 
 /**
@@ -59,37 +89,28 @@ export function gemmAt(
   }
   if (k === 0 || alpha === 0) return;
 
-  const ap = scratchF64('gemm.a', Math.min(MC, m) * Math.min(KC, k));
-  const bp = transB ? scratchF32('gemm.b', Math.min(KC, k) * Math.min(NC, n)) : null;
-
+  const kcMax = blockSize(k, KC, 1);
+  const mcMax = blockSize(m, MC, MR);
   for (let jc = 0; jc < n; jc += NC) {
     const nb = Math.min(NC, n - jc);
-    for (let pc = 0; pc < k; pc += KC) {
-      const kb = Math.min(KC, k - pc);
-      let bArr: Float32Array;
-      let bBase: number;
-      let ldb: number;
-      if (bp !== null) {
-        packBTransposed(b, bOff, k, jc, nb, pc, kb, bp);
-        bArr = bp;
-        bBase = 0;
-        ldb = nb;
-      } else {
-        bArr = b;
-        bBase = bOff + pc * n + jc;
-        ldb = n;
-      }
-      for (let ic = 0; ic < m; ic += MC) {
-        const mb = Math.min(MC, m - ic);
-        if (transA) packATransposed(a, aOff, m, ic, mb, pc, kb, alpha, ap);
-        else packA(a, aOff, k, ic, mb, pc, kb, alpha, ap);
-        macroKernel(mb, nb, kb, ap, bArr, bBase, ldb, c, cOff + ic * n + jc, n);
+    for (let pc = 0; pc < k; pc += kcMax) {
+      const kb = Math.min(kcMax, k - pc);
+      if (transB) packBTransposed(b, bOff, k, jc, nb, pc, kb);
+      else packB(b, bOff, n, jc, nb, pc, kb);
+      for (let ic = 0; ic < m; ic += mcMax) {
+        const mb = Math.min(mcMax, m - ic);
+        if (transA) packATransposed(a, aOff, m, ic, mb, pc, kb, alpha);
+        else packA(a, aOff, k, ic, mb, pc, kb, alpha);
+        macroKernel(mb, nb, kb, c, cOff + ic * n + jc, n);
       }
     }
   }
 }
 
-/** ap[i, p] = alpha * A[ic + i, pc + p], A stored m x k. */
+/**
+ * PACK[i0 * kb + p * MR + r] = alpha * A[ic + i0 + r, pc + p] for each MR-row micro-panel
+ * starting at row i0 (A stored m x k); rows past mb are zero.
+ */
 function packA(
   a: Float32Array,
   aOff: number,
@@ -99,16 +120,26 @@ function packA(
   pc: number,
   kb: number,
   alpha: number,
-  ap: Float64Array,
 ): void {
-  for (let i = 0; i < mb; i++) {
-    const src = aOff + (ic + i) * k + pc;
-    const dst = i * kb;
-    for (let p = 0; p < kb; p++) ap[dst + p] = alpha * a[src + p];
+  for (let i0 = 0; i0 < mb; i0 += MR) {
+    const dst = i0 * kb;
+    const src0 = aOff + (ic + i0) * k + pc;
+    if (i0 + 1 < mb) {
+      const src1 = src0 + k;
+      for (let p = 0; p < kb; p++) {
+        PACK[dst + 2 * p] = alpha * a[src0 + p];
+        PACK[dst + 2 * p + 1] = alpha * a[src1 + p];
+      }
+    } else {
+      for (let p = 0; p < kb; p++) {
+        PACK[dst + 2 * p] = alpha * a[src0 + p];
+        PACK[dst + 2 * p + 1] = 0;
+      }
+    }
   }
 }
 
-/** ap[i, p] = alpha * A[pc + p, ic + i], A stored k x m (op(A) = A^T). */
+/** As packA, from A stored k x m (op(A) = A^T). */
 function packATransposed(
   a: Float32Array,
   aOff: number,
@@ -118,15 +149,58 @@ function packATransposed(
   pc: number,
   kb: number,
   alpha: number,
-  ap: Float64Array,
 ): void {
-  for (let p = 0; p < kb; p++) {
-    const src = aOff + (pc + p) * m + ic;
-    for (let i = 0; i < mb; i++) ap[i * kb + p] = alpha * a[src + i];
+  for (let i0 = 0; i0 < mb; i0 += MR) {
+    const dst = i0 * kb;
+    const src = aOff + pc * m + ic + i0;
+    if (i0 + 1 < mb) {
+      for (let p = 0; p < kb; p++) {
+        const s = src + p * m;
+        PACK[dst + 2 * p] = alpha * a[s];
+        PACK[dst + 2 * p + 1] = alpha * a[s + 1];
+      }
+    } else {
+      for (let p = 0; p < kb; p++) {
+        PACK[dst + 2 * p] = alpha * a[src + p * m];
+        PACK[dst + 2 * p + 1] = 0;
+      }
+    }
   }
 }
 
-/** bp[p, j] = B[jc + j, pc + p], B stored n x k (op(B) = B^T); bp rows are nb long. */
+/**
+ * PACK[A_SIZE + j0 * kb + p * NR + q] = B[pc + p, jc + j0 + q] for each NR-column micro-panel
+ * starting at column j0 (B stored k x n); columns past nb are zero.
+ */
+function packB(
+  b: Float32Array,
+  bOff: number,
+  n: number,
+  jc: number,
+  nb: number,
+  pc: number,
+  kb: number,
+): void {
+  for (let j0 = 0; j0 < nb; j0 += NR) {
+    let dst = A_SIZE + j0 * kb;
+    let src = bOff + pc * n + jc + j0;
+    const w = Math.min(NR, nb - j0);
+    if (w === NR) {
+      for (let p = 0; p < kb; p++, dst += NR, src += n) {
+        PACK[dst] = b[src];
+        PACK[dst + 1] = b[src + 1];
+        PACK[dst + 2] = b[src + 2];
+        PACK[dst + 3] = b[src + 3];
+      }
+    } else {
+      for (let p = 0; p < kb; p++, dst += NR, src += n) {
+        for (let q = 0; q < NR; q++) PACK[dst + q] = q < w ? b[src + q] : 0;
+      }
+    }
+  }
+}
+
+/** As packB, from B stored n x k (op(B) = B^T). */
 function packBTransposed(
   b: Float32Array,
   bOff: number,
@@ -135,92 +209,125 @@ function packBTransposed(
   nb: number,
   pc: number,
   kb: number,
-  bp: Float32Array,
 ): void {
-  // Tiles of 8 source rows keep both the reads and the strided writes within a few cache lines.
-  for (let j0 = 0; j0 < nb; j0 += 8) {
-    const j1 = Math.min(nb, j0 + 8);
-    for (let j = j0; j < j1; j++) {
-      const src = bOff + (jc + j) * k + pc;
-      for (let p = 0; p < kb; p++) bp[p * nb + j] = b[src + p];
+  for (let j0 = 0; j0 < nb; j0 += NR) {
+    const dst = A_SIZE + j0 * kb;
+    const w = Math.min(NR, nb - j0);
+    for (let q = 0; q < NR; q++) {
+      if (q < w) {
+        const src = bOff + (jc + j0 + q) * k + pc;
+        for (let p = 0; p < kb; p++) PACK[dst + p * NR + q] = b[src + p];
+      } else {
+        for (let p = 0; p < kb; p++) PACK[dst + p * NR + q] = 0;
+      }
     }
   }
 }
 
-/** C[mb x nb] (row stride ldc) += ap[mb x kb] * B[kb x nb] (row stride ldb). */
+/** C[mb x nb] (row stride ldc, from cBase) += packed A block * packed B block. */
 function macroKernel(
   mb: number,
   nb: number,
   kb: number,
-  ap: Float64Array,
-  b: Float32Array,
-  bBase: number,
-  ldb: number,
   c: Float32Array,
   cBase: number,
   ldc: number,
 ): void {
-  let i = 0;
-  for (; i + 1 < mb; i += 2) {
-    const c0 = cBase + i * ldc;
-    const c1 = c0 + ldc;
-    const r0 = i * kb;
-    const r1 = r0 + kb;
-    let p = 0;
-    for (; p + 3 < kb; p += 4) {
-      const a00 = ap[r0 + p];
-      const a01 = ap[r0 + p + 1];
-      const a02 = ap[r0 + p + 2];
-      const a03 = ap[r0 + p + 3];
-      const a10 = ap[r1 + p];
-      const a11 = ap[r1 + p + 1];
-      const a12 = ap[r1 + p + 2];
-      const a13 = ap[r1 + p + 3];
-      const b0 = bBase + p * ldb;
-      const b1 = b0 + ldb;
-      const b2 = b1 + ldb;
-      const b3 = b2 + ldb;
-      for (let j = 0; j < nb; j++) {
-        const x0 = b[b0 + j];
-        const x1 = b[b1 + j];
-        const x2 = b[b2 + j];
-        const x3 = b[b3 + j];
-        c[c0 + j] += a00 * x0 + a01 * x1 + a02 * x2 + a03 * x3;
-        c[c1 + j] += a10 * x0 + a11 * x1 + a12 * x2 + a13 * x3;
-      }
-    }
-    for (; p < kb; p++) {
-      const a0 = ap[r0 + p];
-      const a1 = ap[r1 + p];
-      const b0 = bBase + p * ldb;
-      for (let j = 0; j < nb; j++) {
-        const x = b[b0 + j];
-        c[c0 + j] += a0 * x;
-        c[c1 + j] += a1 * x;
-      }
+  for (let j0 = 0; j0 < nb; j0 += NR) {
+    const nr = Math.min(NR, nb - j0);
+    const ib = A_SIZE + j0 * kb;
+    for (let i0 = 0; i0 < mb; i0 += MR) {
+      microKernel(kb, i0 * kb, ib, c, cBase + i0 * ldc + j0, ldc, Math.min(MR, mb - i0), nr);
     }
   }
-  if (i < mb) {
-    const c0 = cBase + i * ldc;
-    const r0 = i * kb;
-    let p = 0;
-    for (; p + 3 < kb; p += 4) {
-      const a0 = ap[r0 + p];
-      const a1 = ap[r0 + p + 1];
-      const a2 = ap[r0 + p + 2];
-      const a3 = ap[r0 + p + 3];
-      const b0 = bBase + p * ldb;
-      const b1 = b0 + ldb;
-      const b2 = b1 + ldb;
-      const b3 = b2 + ldb;
-      for (let j = 0; j < nb; j++) {
-        c[c0 + j] += a0 * b[b0 + j] + a1 * b[b1 + j] + a2 * b[b2 + j] + a3 * b[b3 + j];
-      }
-    }
-    for (; p < kb; p++) {
-      const a0 = ap[r0 + p];
-      const b0 = bBase + p * ldb;
-      for (let j = 0; j < nb; j++) c[c0 + j] += a0 * b[b0 + j];
-    }
+}
+
+/**
+ * C[mr x nr] (from ci, row stride ldc) += the MR-row A micro-panel at PACK[ia] times the NR-column
+ * B micro-panel at PACK[ib], both kb deep.
+ */
+function microKernel(
+  kb: number,
+  ia: number,
+  ib: number,
+  c: Float32Array,
+  ci: number,
+  ldc: number,
+  mr: number,
+  nr: number,
+): void {
+  ia &= IDX;
+  ib &= IDX;
+  kb &= IDX;
+  let c00 = 0;
+  let c01 = 0;
+  let c02 = 0;
+  let c03 = 0;
+  let c10 = 0;
+  let c11 = 0;
+  let c12 = 0;
+  let c13 = 0;
+  const pairsEnd = (ia + MR * (kb & ~1)) & IDX;
+  for (; ia < pairsEnd; ia = ia + 2 * MR, ib = (ib + 2 * NR) & IDX) {
+    const b00 = PACK[ib];
+    const b01 = PACK[ib + 1];
+    const b02 = PACK[ib + 2];
+    const b03 = PACK[ib + 3];
+    const b10 = PACK[ib + 4];
+    const b11 = PACK[ib + 5];
+    const b12 = PACK[ib + 6];
+    const b13 = PACK[ib + 7];
+    const a00 = PACK[ia];
+    const a10 = PACK[ia + 2];
+    c00 += a00 * b00 + a10 * b10;
+    c01 += a00 * b01 + a10 * b11;
+    c02 += a00 * b02 + a10 * b12;
+    c03 += a00 * b03 + a10 * b13;
+    const a01 = PACK[ia + 1];
+    const a11 = PACK[ia + 3];
+    c10 += a01 * b00 + a11 * b10;
+    c11 += a01 * b01 + a11 * b11;
+    c12 += a01 * b02 + a11 * b12;
+    c13 += a01 * b03 + a11 * b13;
+  }
+  if ((kb & 1) !== 0) {
+    const b0 = PACK[ib];
+    const b1 = PACK[ib + 1];
+    const b2 = PACK[ib + 2];
+    const b3 = PACK[ib + 3];
+    const a0 = PACK[ia];
+    const a1 = PACK[ia + 1];
+    c00 += a0 * b0;
+    c01 += a0 * b1;
+    c02 += a0 * b2;
+    c03 += a0 * b3;
+    c10 += a1 * b0;
+    c11 += a1 * b1;
+    c12 += a1 * b2;
+    c13 += a1 * b3;
+  }
+  if (mr === MR && nr === NR) {
+    c[ci] += c00;
+    c[ci + 1] += c01;
+    c[ci + 2] += c02;
+    c[ci + 3] += c03;
+    const ci1 = ci + ldc;
+    c[ci1] += c10;
+    c[ci1 + 1] += c11;
+    c[ci1 + 2] += c12;
+    c[ci1 + 3] += c13;
+    return;
+  }
+  // Edge tile: the padded rows and columns of the packed panels hold zeros and are dropped here.
+  c[ci] += c00;
+  if (nr > 1) c[ci + 1] += c01;
+  if (nr > 2) c[ci + 2] += c02;
+  if (nr > 3) c[ci + 3] += c03;
+  if (mr > 1) {
+    const ci1 = ci + ldc;
+    c[ci1] += c10;
+    if (nr > 1) c[ci1 + 1] += c11;
+    if (nr > 2) c[ci1 + 2] += c12;
+    if (nr > 3) c[ci1 + 3] += c13;
   }
 }

@@ -29,6 +29,10 @@ export function maxPool2d(
   const { inHeight: H, inWidth: W, outHeight: OH, outWidth: OW } = g;
   const { kernelH: KH, kernelW: KW, strideH: sh, strideW: sw, padH: ph, padW: pw } = g;
   const planes = g.batch * g.channels;
+  if (KH === 2 && KW === 2 && sh === 2 && sw === 2 && ph === 0 && pw === 0) {
+    maxPool2x2(planes, H, W, OH, OW, x, y, argmax);
+    return;
+  }
   const HW = H * W;
   let out = 0;
   for (let pl = 0; pl < planes; pl++) {
@@ -54,6 +58,47 @@ export function maxPool2d(
         }
         y[out] = best;
         argmax[out] = bestIdx;
+      }
+    }
+  }
+}
+
+/**
+ * The 2x2, stride-2, unpadded max pool, with the same result and argmax as the generic loop
+ * (the first of equal maxima, the last NaN). The generic loop's data-dependent branches mispredict
+ * on about every other window; here each comparison becomes a 0/-1 mask that selects an index,
+ * pairwise (top row, bottom row, then across), and the output is re-read at the chosen index.
+ */
+function maxPool2x2(
+  planes: number,
+  H: number,
+  W: number,
+  OH: number,
+  OW: number,
+  x: Float32Array,
+  y: Float32Array,
+  argmax: Int32Array,
+): void {
+  const HW = H * W;
+  let out = 0;
+  for (let pl = 0; pl < planes; pl++) {
+    const base = pl * HW;
+    for (let oh = 0; oh < OH; oh++) {
+      const row = 2 * oh * W;
+      for (let ow = 0; ow < OW; ow++, out++) {
+        const i0 = row + 2 * ow;
+        const i1 = i0 + 1;
+        const i2 = i0 + W;
+        const i3 = i2 + 1;
+        const v1 = x[base + i1];
+        const v3 = x[base + i3];
+        // -1 where the later element wins: it is greater, or it is NaN (as in the generic loop).
+        const top = i0 ^ ((i0 ^ i1) & -(+(v1 > x[base + i0]) | +(v1 !== v1)));
+        const bottom = i2 ^ ((i2 ^ i3) & -(+(v3 > x[base + i2]) | +(v3 !== v3)));
+        const vb = x[base + bottom];
+        const best = top ^ ((top ^ bottom) & -(+(vb > x[base + top]) | +(vb !== vb)));
+        y[out] = x[base + best];
+        argmax[out] = best;
       }
     }
   }
