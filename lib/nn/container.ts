@@ -1,5 +1,6 @@
 /** Containers: Sequential (a chain of modules) and ModuleList (a list of modules, no forward). */
 import type { Tensor } from '../tensor.js';
+import { runFusedConv } from './inference-fusion.js';
 import { Module } from './module.js';
 
 function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
@@ -75,8 +76,19 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    const children = this.children();
     let y = x;
-    for (const m of this.children()) y = (m.call as (...a: Tensor[]) => Tensor)(y);
+    for (let i = 0; i < children.length;) {
+      // Inference: conv -> activation -> pool runs as one kernel (./inference-fusion.ts).
+      const fused = children[i].training ? null : runFusedConv(children, i, y);
+      if (fused !== null) {
+        y = fused.y;
+        i = fused.next;
+        continue;
+      }
+      y = (children[i].call as (...a: Tensor[]) => Tensor)(y);
+      i++;
+    }
     return y;
   }
 }

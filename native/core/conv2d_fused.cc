@@ -1,0 +1,373 @@
+#include "conv2d_fused.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <memory>
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
+#include "activation.h"
+#include "indirect_gemm.h"
+#include "kernel_config.h"
+#include "scratch_arena.h"
+#include "thread_pool.h"
+
+namespace convnet {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// One image's convolution output is kept in per-thread scratch while the epilogue reads it;
+// beyond this many floats it no longer fits in L2 and the fusion stops paying.
+constexpr int64_t kMaxScratchFloats = int64_t{1} << 20;
+// Beyond this tile rounding (as conv2d_implicit.cc measures it) the unfused kernels waste less.
+constexpr double kMaxTileCost = 1.6;
+
+int64_t out_count(const Conv2dShape& s) {
+  return s.batch * s.out_channels * s.out_height * s.out_width;
+}
+
+void activate(const ConvEpilogue& e, int64_t n, float* v) {
+  switch (e.activation) {
+    case FusedActivation::kNone:
+      return;
+    case FusedActivation::kRelu:
+      relu(n, v, v);
+      return;
+    case FusedActivation::kLeakyRelu:
+      leaky_relu(n, v, v, e.slope);
+      return;
+    case FusedActivation::kSigmoid:
+      sigmoid(n, v, v);
+      return;
+    case FusedActivation::kTanh:
+      tanh_forward(n, v, v);
+      return;
+  }
+}
+
+// The three kernels one after the other over the whole batch: the shapes the fused form does not
+// take (grouped convolutions, few output channels, batches too small to share out).
+void forward_unfused(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                     const ConvEpilogue& e, float* y) {
+  if (e.pool == FusedPool::kNone) {
+    conv2d_forward(s, x, w, bias, y);
+    activate(e, out_count(s), y);
+    return;
+  }
+  const std::unique_ptr<float[]> z(new float[size_t(out_count(s))]);
+  conv2d_forward(s, x, w, bias, z.get());
+  activate(e, out_count(s), z.get());
+  const Pool2dShape& ps = e.pool_shape;
+  if (e.pool == FusedPool::kMax) {
+    const std::unique_ptr<int32_t[]> argmax(
+        new int32_t[size_t(ps.batch * ps.channels * ps.out_height * ps.out_width)]);
+    max_pool2d(ps, z.get(), y, argmax.get());
+  } else {
+    avg_pool2d(ps, z.get(), y);
+  }
+}
+
+// Geometry of the fused form: per image, the convolution as an indirect GEMM with output pixels
+// as rows (read in place through pointers, as conv2d_implicit.cc's indirect form) and output
+// channels as columns (packed weights), stored pixel-major into scratch: S[p * ldc + o].
+struct Plan {
+  int64_t k;       // taps per output channel: C * KH * KW
+  int64_t p;       // output pixels per image
+  int64_t panels;  // weight panels of nr channels
+  int64_t ldc;     // panels * nr
+  int64_t tiles;   // pixel tiles of mr rows
+  bool padded;
+  int64_t wp, plane;  // row length and plane size of the input as read
+};
+
+Plan make_plan(const KernelConfig& cfg, const Conv2dShape& s) {
+  Plan pl;
+  pl.k = s.in_channels * s.kernel_h * s.kernel_w;
+  pl.p = s.out_height * s.out_width;
+  pl.panels = ceil_div(s.out_channels, cfg.nr);
+  pl.ldc = pl.panels * cfg.nr;
+  pl.tiles = ceil_div(pl.p, cfg.mr);
+  pl.padded = s.pad_h > 0 || s.pad_w > 0;
+  pl.wp = pl.padded ? s.in_width + 2 * s.pad_w : s.in_width;
+  pl.plane = pl.padded ? (s.in_height + 2 * s.pad_h) * pl.wp : s.in_height * s.in_width;
+  return pl;
+}
+
+bool fused_form_fits(const KernelConfig& cfg, const Conv2dShape& s, const Plan& pl) {
+  if (s.groups != 1 || pl.k == 0) return false;
+  const ThreadPool& pool = ThreadPool::global();
+  // Images are the unit of work: too few of them leave threads idle, which the unfused kernels
+  // (parallel inside one image) avoid.
+  if (pool.num_threads() > 1 && s.batch < 2 * int64_t(pool.num_threads())) return false;
+  if (pl.tiles * cfg.mr * pl.ldc > kMaxScratchFloats) return false;
+  const double cost =
+      double(pl.tiles * cfg.mr) / double(pl.p) * double(pl.ldc) / double(s.out_channels);
+  return cost <= kMaxTileCost;
+}
+
+// Copies one image's planes into dst with a zero border of the padding.
+void pad_image(const Conv2dShape& s, const Plan& pl, const float* src, float* dst) {
+  const int64_t h = s.in_height, w = s.in_width;
+  for (int64_t c = 0; c < s.in_channels; ++c) {
+    float* d = dst + c * pl.plane;
+    const float* xc = src + c * h * w;
+    std::fill(d, d + s.pad_h * pl.wp, 0.0f);
+    for (int64_t r = 0; r < h; ++r) {
+      float* dr = d + (r + s.pad_h) * pl.wp;
+      std::fill(dr, dr + s.pad_w, 0.0f);
+      std::memcpy(dr + s.pad_w, xc + r * w, size_t(w) * sizeof(float));
+      std::fill(dr + s.pad_w + w, dr + pl.wp, 0.0f);
+    }
+    std::fill(d + (s.pad_h + h) * pl.wp, d + pl.plane, 0.0f);
+  }
+}
+
+// The activation of the first `channels` columns of `count` rows of stride ldc (the padding
+// columns past them may be uninitialized).
+void activate_rows(const ConvEpilogue& e, int64_t count, int64_t channels, int64_t ldc,
+                   float* rows) {
+  if (e.activation == FusedActivation::kNone) return;
+  if (ldc == channels) {
+    activate(e, count * channels, rows);
+    return;
+  }
+  for (int64_t p = 0; p < count; ++p) activate(e, channels, rows + p * ldc);
+}
+
+// rows[p][o] += bias[o] for the first `channels` columns of `count` rows of stride ldc.
+void add_bias(const float* bias, int64_t count, int64_t channels, int64_t ldc, float* rows) {
+  if (bias == nullptr) return;
+  for (int64_t p = 0; p < count; ++p) {
+    float* r = rows + p * ldc;
+    for (int64_t o = 0; o < channels; ++o) r[o] += bias[o];
+  }
+}
+
+// dst[o * count + p] = rows[p * ldc + o]: pixel-major scratch to one NCHW image.
+void store_planes(const float* rows, int64_t count, int64_t channels, int64_t ldc,
+                  float* __restrict dst) {
+  int64_t p0 = 0;
+#if defined(__SSE2__)
+  // 4x4 blocks transposed in registers (SSE2 is the x86-64 baseline).
+  for (; p0 + 4 <= count; p0 += 4) {
+    const float* r0 = rows + p0 * ldc;
+    const float* r1 = r0 + ldc;
+    const float* r2 = r1 + ldc;
+    const float* r3 = r2 + ldc;
+    int64_t o = 0;
+    for (; o + 4 <= channels; o += 4) {
+      __m128 v0 = _mm_loadu_ps(r0 + o), v1 = _mm_loadu_ps(r1 + o);
+      __m128 v2 = _mm_loadu_ps(r2 + o), v3 = _mm_loadu_ps(r3 + o);
+      _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
+      float* d = dst + o * count + p0;
+      _mm_storeu_ps(d, v0);
+      _mm_storeu_ps(d + count, v1);
+      _mm_storeu_ps(d + 2 * count, v2);
+      _mm_storeu_ps(d + 3 * count, v3);
+    }
+    for (; o < channels; ++o) {
+      float* d = dst + o * count + p0;
+      d[0] = r0[o];
+      d[1] = r1[o];
+      d[2] = r2[o];
+      d[3] = r3[o];
+    }
+  }
+#endif
+  for (int64_t o = 0; o < channels; ++o) {
+    float* d = dst + o * count;
+    for (int64_t p = p0; p < count; ++p) d[p] = rows[p * ldc + o];
+  }
+}
+
+// The window of pooled pixel (oh, ow), clipped to the input, and the divisor of average pooling,
+// exactly as pool2d.cc computes them.
+struct Window {
+  int64_t h0, h1, w0, w1, count;
+};
+
+Window window(const Pool2dShape& s, int64_t oh, int64_t ow) {
+  const int64_t hs = oh * s.stride_h - s.pad_h, ws = ow * s.stride_w - s.pad_w;
+  const int64_t he = std::min(hs + s.kernel_h, s.in_height + s.pad_h);
+  const int64_t we = std::min(ws + s.kernel_w, s.in_width + s.pad_w);
+  Window win;
+  win.h0 = std::max<int64_t>(hs, 0);
+  win.w0 = std::max<int64_t>(ws, 0);
+  win.h1 = std::min(he, s.in_height);
+  win.w1 = std::min(we, s.in_width);
+  win.count = s.count_include_pad ? (he - hs) * (we - ws) : (win.h1 - win.h0) * (win.w1 - win.w0);
+  return win;
+}
+
+// A window element that may win: NaN always does (the last one), otherwise only a strictly
+// greater value, so ties keep the first (pool2d.cc's rule). Selects, so that loops vectorize.
+inline float take_if_better(float v, float best) { return (v > best || v != v) ? v : best; }
+
+// Pools pixel-major rows (in_height * in_width of them) into pixel-major out, channels in the
+// inner loop. Max: take_if_better over the window in row-major order; average: the window
+// summed in row-major order from 0, divided by its count (both exactly as pool2d.cc).
+void pool_rows(const Pool2dShape& ps, FusedPool kind, const float* in, int64_t channels,
+               int64_t ldc, float* __restrict out) {
+  for (int64_t oh = 0; oh < ps.out_height; ++oh) {
+    for (int64_t ow = 0; ow < ps.out_width; ++ow) {
+      const Window win = window(ps, oh, ow);
+      float* __restrict t = out + (oh * ps.out_width + ow) * ldc;
+      if (win.h1 - win.h0 == 2 && win.w1 - win.w0 == 2) {
+        // The common 2x2 window, in registers.
+        const float* a = in + (win.h0 * ps.in_width + win.w0) * ldc;
+        const float* b = a + ldc;
+        const float* c = a + ps.in_width * ldc;
+        const float* d = c + ldc;
+        if (kind == FusedPool::kMax) {
+          for (int64_t o = 0; o < channels; ++o) {
+            float best = a[o];
+            best = take_if_better(b[o], best);
+            best = take_if_better(c[o], best);
+            t[o] = take_if_better(d[o], best);
+          }
+        } else {
+          const float n = float(win.count);
+          for (int64_t o = 0; o < channels; ++o) t[o] = (0.0f + a[o] + b[o] + c[o] + d[o]) / n;
+        }
+        continue;
+      }
+      if (kind == FusedPool::kMax) {
+        std::fill(t, t + channels, -std::numeric_limits<float>::infinity());
+        for (int64_t h = win.h0; h < win.h1; ++h) {
+          for (int64_t w = win.w0; w < win.w1; ++w) {
+            const float* v = in + (h * ps.in_width + w) * ldc;
+            for (int64_t o = 0; o < channels; ++o) t[o] = take_if_better(v[o], t[o]);
+          }
+        }
+      } else {
+        std::fill(t, t + channels, 0.0f);
+        for (int64_t h = win.h0; h < win.h1; ++h) {
+          for (int64_t w = win.w0; w < win.w1; ++w) {
+            const float* v = in + (h * ps.in_width + w) * ldc;
+            for (int64_t o = 0; o < channels; ++o) t[o] += v[o];
+          }
+        }
+        if (win.count > 0) {
+          const float n = float(win.count);
+          for (int64_t o = 0; o < channels; ++o) t[o] = t[o] / n;
+        } else {
+          std::fill(t, t + channels, 0.0f);
+        }
+      }
+    }
+  }
+}
+
+// Max pooling commutes with adding a per-channel constant and with a non-decreasing activation
+// that keeps NaN (rounding is monotonic too), so those run on the pooled values: a quarter of
+// the work for 2x2 windows. An infinite bias could turn a losing -inf into NaN: not then.
+bool pool_before_activation(const ConvEpilogue& e, const float* bias, int64_t channels) {
+  if (e.pool != FusedPool::kMax) return false;
+  const bool monotonic = e.activation == FusedActivation::kNone ||
+                         e.activation == FusedActivation::kRelu ||
+                         (e.activation == FusedActivation::kLeakyRelu && e.slope >= 0.0f);
+  if (!monotonic) return false;
+  if (bias == nullptr) return true;
+  for (int64_t o = 0; o < channels; ++o) {
+    if (!std::isfinite(bias[o])) return false;
+  }
+  return true;
+}
+
+void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s, const float* x,
+                   const float* w, const float* bias, const ConvEpilogue& e, float* y) {
+  const int64_t mr = cfg.mr, nr = cfg.nr, O = s.out_channels;
+  const int64_t in_plane = s.in_height * s.in_width;
+  const int64_t panel_floats = pl.k * nr;
+  const Pool2dShape& ps = e.pool_shape;
+  const bool pooled = e.pool != FusedPool::kNone;
+  const int64_t out_pixels = pooled ? ps.out_height * ps.out_width : pl.p;
+  const bool pool_first = pool_before_activation(e, bias, O);
+
+  ScratchArena::Scope scope;
+  ScratchArena& arena = ScratchArena::local();
+  // taps[(c * KH + kh) * KW + kw]: tap (c, kh, kw) relative to a receptive field's first element.
+  int64_t* taps = static_cast<int64_t*>(arena.allocate(size_t(pl.k) * sizeof(int64_t)));
+  for (int64_t c = 0, t = 0; c < s.in_channels; ++c) {
+    for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
+      for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
+        taps[t++] = c * pl.plane + kh * s.dilation_h * pl.wp + kw * s.dilation_w;
+      }
+    }
+  }
+  // B = W^T: panel q holds output channels [q * nr, q * nr + nr), zero past the last.
+  float* bp = arena.allocate_floats(pl.panels * panel_floats);
+  parallel_range(pl.panels, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t q = begin; q < end; ++q) {
+      pack_transposed_panel(nr, pl.k, std::min(nr, O - q * nr), w + q * nr * pl.k, pl.k,
+                            bp + q * panel_floats);
+    }
+  });
+
+  ThreadPool::global().parallel_for(s.batch, [&](int64_t n, int) {
+    ScratchArena::Scope task_scope;
+    ScratchArena& local = ScratchArena::local();
+    const float* src = x + n * s.in_channels * in_plane;
+    if (pl.padded) {
+      float* xp = local.allocate_floats(s.in_channels * pl.plane);
+      pad_image(s, pl, src, xp);
+      src = xp;
+    }
+    // Whole tiles are stored straight into conv (rows past the last pixel repeat it; unused).
+    float* conv = local.allocate_floats(pl.tiles * mr * pl.ldc);
+    IndirectTile a(cfg, pl.k, taps, local.allocate_floats(IndirectTile::scratch_floats(cfg, pl.k)));
+    const float* rows[kMaxMr];
+    for (int64_t t = 0; t < pl.tiles; ++t) {
+      const int64_t p0 = t * mr, count = std::min(mr, pl.p - p0);
+      for (int64_t i = 0; i < mr; ++i) {
+        const int64_t p = p0 + std::min(i, count - 1);
+        const int64_t oh = p / s.out_width, ow = p % s.out_width;
+        rows[i] = src + oh * s.stride_h * pl.wp + ow * s.stride_w;
+      }
+      a.set_rows(rows);
+      for (int64_t q = 0; q < pl.panels; ++q) {
+        a.multiply(bp + q * panel_floats, conv + p0 * pl.ldc + q * nr, pl.ldc, 1.0f, 0.0f);
+      }
+    }
+
+    float* out = y + n * O * out_pixels;
+    if (!pooled) {
+      add_bias(bias, pl.p, O, pl.ldc, conv);
+      activate_rows(e, pl.p, O, pl.ldc, conv);
+      store_planes(conv, pl.p, O, pl.ldc, out);
+      return;
+    }
+    float* pooled_rows = local.allocate_floats(out_pixels * pl.ldc);
+    if (pool_first) {
+      pool_rows(ps, e.pool, conv, O, pl.ldc, pooled_rows);
+      add_bias(bias, out_pixels, O, pl.ldc, pooled_rows);
+      activate_rows(e, out_pixels, O, pl.ldc, pooled_rows);
+    } else {
+      add_bias(bias, pl.p, O, pl.ldc, conv);
+      activate_rows(e, pl.p, O, pl.ldc, conv);
+      pool_rows(ps, e.pool, conv, O, pl.ldc, pooled_rows);
+    }
+    store_planes(pooled_rows, out_pixels, O, pl.ldc, out);
+  });
+}
+
+}  // namespace
+
+void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                          const ConvEpilogue& e, float* y) {
+  if (s.batch == 0 || s.out_channels == 0) return;  // nothing to write
+  const KernelConfig& cfg = active_kernel_config();
+  const Plan pl = make_plan(cfg, s);
+  if (!fused_form_fits(cfg, s, pl)) {
+    forward_unfused(s, x, w, bias, e, y);
+    return;
+  }
+  forward_fused(cfg, pl, s, x, w, bias, e, y);
+}
+
+}  // namespace convnet
