@@ -72,19 +72,19 @@ std::string str(int64_t v) { return std::to_string(v); }
 // floor((in + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1.
 void check_output_size(Napi::Env env, const char* fn, const char* axis, int64_t in, int64_t kernel,
                        int64_t stride, int64_t pad, int64_t dilation, int64_t out,
-                       bool has_dilation) {
+                       bool has_dilation, const std::string& g = "g") {
   const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
   const std::string a = axis;
   if (span < 0) {
-    throw_range_error(env, std::string(fn) + ": g.kernel" + a + " " + str(kernel) +
+    throw_range_error(env, std::string(fn) + ": " + g + ".kernel" + a + " " + str(kernel) +
                                (has_dilation ? " (dilation " + str(dilation) + ")" : "") +
-                               " does not fit g.in" + (a == "H" ? "Height " : "Width ") + str(in) +
+                               " does not fit " + g + ".in" + (a == "H" ? "Height " : "Width ") + str(in) +
                                " with padding " + str(pad));
   }
   const int64_t expected = span / stride + 1;
   if (out != expected) {
     const std::string dim = a == "H" ? "Height" : "Width";
-    throw_range_error(env, std::string(fn) + ": g.out" + dim + " must be " + str(expected) +
+    throw_range_error(env, std::string(fn) + ": " + g + ".out" + dim + " must be " + str(expected) +
                                " (from in" + dim + ", kernel" + a + ", stride" + a + ", pad" + a +
                                (has_dilation ? ", dilation" + a : "") + "), got " + str(out));
   }
@@ -145,9 +145,9 @@ Pool2dShape pool_shape(const Napi::CallbackInfo& info, const char* fn, size_t in
                                str(s.kernel_w));
   }
   check_output_size(env, fn, "H", s.in_height, s.kernel_h, s.stride_h, s.pad_h, 1, s.out_height,
-                    false);
+                    false, name);
   check_output_size(env, fn, "W", s.in_width, s.kernel_w, s.stride_w, s.pad_w, 1, s.out_width,
-                    false);
+                    false, name);
   return s;
 }
 

@@ -1,0 +1,178 @@
+/**
+ * Sequential's inference fusion (lib/nn/inference-fusion.ts): in evaluation mode with no graph
+ * to record, Conv2d -> activation -> pooling runs as one conv2dFused kernel, and the result must
+ * equal running the layers one by one. Whatever the fused kernel does not cover must take the
+ * unfused path: training mode, a gradient to record, hooks, subclasses, uneven 'same' padding.
+ */
+import { describe, expect, it } from 'vitest';
+import { noGrad } from '../../lib/autograd/engine.js';
+import { kernels } from '../../lib/backend/index.js';
+import type { Kernels } from '../../lib/backend/kernels.js';
+import { Identity, LeakyReLU, ReLU, Sigmoid, Tanh } from '../../lib/nn/activation.js';
+import { Sequential } from '../../lib/nn/container.js';
+import { Conv2d } from '../../lib/nn/conv.js';
+import { Flatten } from '../../lib/nn/flatten.js';
+import { Linear } from '../../lib/nn/linear.js';
+import type { Module } from '../../lib/nn/module.js';
+import { AvgPool2d, MaxPool2d } from '../../lib/nn/pooling.js';
+import { simpleCnn } from '../../lib/models/simple-cnn.js';
+import { Generator } from '../../lib/random.js';
+import { randn, type Tensor } from '../../lib/tensor.js';
+import { BACKENDS, useBackend } from '../functional/backends.js';
+import { expectClose } from '../helpers.js';
+
+/** The layers one at a time (no fusion: Sequential.forward is not involved). */
+function layerByLayer(seq: Sequential, x: Tensor): Float32Array {
+  return noGrad(() => {
+    let y = x;
+    for (const m of seq) y = (m.call as (t: Tensor) => Tensor)(y);
+    return y.data as Float32Array;
+  });
+}
+
+/** Counts conv2dFused calls on the active kernel set while fn runs. */
+function countFused(fn: () => void): number {
+  const k = kernels() as Kernels & { conv2dFused: Kernels['conv2dFused'] };
+  const original = k.conv2dFused;
+  let calls = 0;
+  const spy: Kernels['conv2dFused'] = (...args) => {
+    calls++;
+    original(...args);
+  };
+  let patched = true;
+  try {
+    (k as { conv2dFused: Kernels['conv2dFused'] }).conv2dFused = spy;
+  } catch {
+    patched = false; // a frozen kernel set
+  }
+  if (!patched || k.conv2dFused !== spy) return -1;
+  try {
+    fn();
+  } finally {
+    (k as { conv2dFused: Kernels['conv2dFused'] }).conv2dFused = original;
+  }
+  return calls;
+}
+
+describe.each(BACKENDS)('Sequential inference fusion on the %s backend', (backend) => {
+  useBackend(backend);
+
+  const gen = (seed: number): Generator => new Generator(seed);
+  const models: { name: string; build: (g: Generator) => Module[]; input: number[] }[] = [
+    {
+      name: 'the reference CNN',
+      build: () => [...simpleCnn({ dropout: 0 })],
+      input: [6, 1, 28, 28],
+    },
+    {
+      name: 'padding, stride, dilation; leakyRelu, sigmoid, tanh, identity; max and avg pools',
+      build: (g) => [
+        new Conv2d(3, 16, 3, { padding: 1, generator: g }),
+        new LeakyReLU(0.2),
+        new AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false }),
+        new Conv2d(16, 20, 3, { dilation: 2, padding: 2, generator: g }),
+        new Sigmoid(),
+        new MaxPool2d(3, { stride: 2, padding: 1 }),
+        new Conv2d(20, 18, [2, 3], { stride: [1, 2], generator: g }),
+        new Tanh(),
+        new Conv2d(18, 17, 1, { generator: g }),
+        new Identity(),
+        new MaxPool2d(2, { stride: 1 }),
+      ],
+      input: [5, 3, 17, 19],
+    },
+    {
+      name: "groups, 'same' padding (even and odd kernels), a negative slope, conv -> pool",
+      build: (g) => [
+        new Conv2d(4, 16, 3, { groups: 2, padding: 'same', generator: g }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(16, 16, 2, { padding: 'same', generator: g }),
+        new LeakyReLU(-0.5),
+        new MaxPool2d(2),
+        new Conv2d(16, 24, 3, { padding: 'same', bias: false, generator: g }),
+        new AvgPool2d(2),
+        new Flatten(),
+        new Linear(24, 5, { generator: g }),
+      ],
+      input: [4, 4, 12, 12],
+    },
+    {
+      name: 'batch 1 and a conv without activation or pool at the end',
+      build: (g) => [
+        new Conv2d(2, 16, 3, { generator: g }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(16, 8, 3, { generator: g }),
+      ],
+      input: [1, 2, 14, 14],
+    },
+  ];
+
+  models.forEach((m, idx) => {
+    it(`${m.name}: eval + noGrad equals the layers one by one`, () => {
+      const g = gen(70 + idx);
+      const seq = new Sequential(...m.build(g)).eval();
+      const x = randn(m.input, { generator: g });
+      const want = layerByLayer(seq, x);
+      const got = noGrad(() => seq.call(x)).data as Float32Array;
+      expectClose(got, want, 0, 0, 'output');
+      // No graph is recorded when nothing requires a gradient, even with recording on.
+      for (const p of seq.parameters()) p.requiresGrad = false;
+      const plain = seq.call(x);
+      expect(plain.gradFn ?? null).toBeNull();
+      expectClose(plain.data as Float32Array, want, 0, 0, 'output without trainable parameters');
+    });
+  });
+
+  it('fuses conv -> activation -> pool, and only in evaluation mode without a graph', () => {
+    const g = gen(90);
+    const seq = new Sequential(...simpleCnn({ dropout: 0 }));
+    const x = randn([4, 1, 28, 28], { generator: g });
+    seq.eval();
+    const fusedCalls = countFused(() => noGrad(() => seq.call(x)));
+    if (backend === 'ts') return; // the TS kernel set is frozen: it cannot be spied on
+    expect(fusedCalls).toBe(2);
+    // A graph to record (parameters require gradients): the layers run one by one.
+    expect(countFused(() => seq.call(x))).toBe(0);
+    const y = seq.call(x);
+    expect(y.gradFn).not.toBeNull();
+    seq.train();
+    expect(countFused(() => noGrad(() => seq.call(x)))).toBe(0);
+  });
+
+  it('runs forward hooks: a layer with a hook is not fused', () => {
+    const g = gen(91);
+    const seq = new Sequential(...simpleCnn({ dropout: 0 })).eval();
+    const x = randn([3, 1, 28, 28], { generator: g });
+    const seen: number[][] = [];
+    seq.at(1).registerForwardHook((_m, _i, out) => seen.push(out.shape));
+    const want = layerByLayer(seq, x);
+    seen.length = 0;
+    const got = noGrad(() => seq.call(x)).data as Float32Array;
+    expect(seen).toEqual([[3, 32, 26, 26]]);
+    expectClose(got, want, 0, 0, 'output');
+  });
+
+  it('leaves a subclass with its own forward alone', () => {
+    class DoubleRelu extends ReLU {
+      override forward(x: Tensor): Tensor {
+        return super.forward(x).mul(2);
+      }
+    }
+    const g = gen(92);
+    const seq = new Sequential(
+      new Conv2d(1, 16, 3, { generator: g }),
+      new DoubleRelu(),
+      new MaxPool2d(2),
+    ).eval();
+    const x = randn([4, 1, 10, 10], { generator: g });
+    expectClose(noGrad(() => seq.call(x)).data as Float32Array, layerByLayer(seq, x), 0, 0, 'y');
+  });
+
+  it('reports bad input through the layers, as without fusion', () => {
+    const seq = new Sequential(...simpleCnn({ dropout: 0 })).eval();
+    const x = randn([2, 3, 28, 28], { generator: gen(93) });
+    expect(() => noGrad(() => seq.call(x))).toThrow(/Conv2d\(1->32\): expected input with 1 channels/);
+  });
+});
