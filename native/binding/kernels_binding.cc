@@ -78,8 +78,8 @@ void check_output_size(Napi::Env env, const char* fn, const char* axis, int64_t 
   if (span < 0) {
     throw_range_error(env, std::string(fn) + ": " + g + ".kernel" + a + " " + str(kernel) +
                                (has_dilation ? " (dilation " + str(dilation) + ")" : "") +
-                               " does not fit " + g + ".in" + (a == "H" ? "Height " : "Width ") + str(in) +
-                               " with padding " + str(pad));
+                               " does not fit " + g + ".in" + (a == "H" ? "Height " : "Width ") +
+                               str(in) + " with padding " + str(pad));
   }
   const int64_t expected = span / stride + 1;
   if (out != expected) {
