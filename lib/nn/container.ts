@@ -1,6 +1,6 @@
 /** Containers: Sequential (a chain of modules) and ModuleList (a list of modules, no forward). */
 import type { Tensor } from '../tensor.js';
-import { runFusedConv } from './inference-fusion.js';
+import { fusesAt, runFusedConv } from './inference-fusion.js';
 import { Module } from './module.js';
 
 function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
@@ -40,6 +40,10 @@ function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
 export class Sequential extends Module {
   readonly [index: number]: Module;
 
+  // Outputs of fused runs that only the next fused run reads, reused across calls (two, as a
+  // run reads one while it writes the other): fresh arrays of that size cost page faults.
+  private readonly fusionBuffers: Float32Array[] = [];
+
   constructor(...modules: Module[] | [Record<string, Module> | Map<string, Module>]) {
     super();
     for (const [name, m] of toModuleEntries('Sequential', modules)) this.registerModule(name, m);
@@ -78,9 +82,17 @@ export class Sequential extends Module {
   forward(x: Tensor): Tensor {
     const children = this.children();
     let y = x;
-    for (let i = 0; i < children.length;) {
+    let slot = 0;
+    const output = (size: number, next: number): Float32Array => {
+      if (!fusesAt(children, next)) return new Float32Array(size);
+      slot ^= 1;
+      const b = this.fusionBuffers[slot];
+      if (b !== undefined && b.length === size) return b;
+      return (this.fusionBuffers[slot] = new Float32Array(size));
+    };
+    for (let i = 0; i < children.length; ) {
       // Inference: conv -> activation -> pool runs as one kernel (./inference-fusion.ts).
-      const fused = children[i].training ? null : runFusedConv(children, i, y);
+      const fused = children[i].training ? null : runFusedConv(children, i, y, output);
       if (fused !== null) {
         y = fused.y;
         i = fused.next;

@@ -40,25 +40,45 @@ function convPadding(conv: Conv2d): [number, number] | null {
   return [totalH / 2, totalW / 2];
 }
 
+/** The conv, activation and pool layers a fused run starting at children[i] would take. */
+function fusedRunAt(children: readonly Module[], i: number): { conv: Conv2d; next: number } | null {
+  const conv = children[i];
+  if (!plain(conv, Conv2d) || conv.training || !(conv instanceof Conv2d)) return null;
+  let next = i + 1;
+  if (activationOf(children[next]) !== null) next++;
+  if (plain(children[next], MaxPool2d) || plain(children[next], AvgPool2d)) next++;
+  return next === i + 1 ? null : { conv, next };
+}
+
+/**
+ * Whether children[i] starts a run that runFusedConv takes whatever its input (short of bad
+ * input): the output of a fused run feeding it is then read by the fused kernel alone and may
+ * live in a reused buffer.
+ */
+export function fusesAt(children: readonly Module[], i: number): boolean {
+  const run = fusedRunAt(children, i);
+  if (run === null) return false;
+  const { weight, bias } = run.conv;
+  return !isGradEnabled() || !(weight.requiresGrad || (bias !== null && bias.requiresGrad));
+}
+
 /**
  * Runs children[i] (a Conv2d in evaluation mode) and the activation and pooling layers right
  * after it as one fused kernel; returns the output and the index of the next child to run, or
- * null when the fused path does not apply.
+ * null when the fused path does not apply. `output(size, next)` supplies the output array.
  */
 export function runFusedConv(
   children: readonly Module[],
   i: number,
   x: unknown,
+  output: (size: number, next: number) => Float32Array = (size) => new Float32Array(size),
 ): { y: Tensor; next: number } | null {
-  const conv = children[i];
-  if (!plain(conv, Conv2d) || conv.training || !(conv instanceof Conv2d)) return null;
-  let next = i + 1;
-  const act = activationOf(children[next]);
-  if (act !== null) next++;
-  const poolLayer = children[next];
-  const pool = plain(poolLayer, MaxPool2d) || plain(poolLayer, AvgPool2d) ? poolLayer : null;
-  if (pool !== null) next++;
-  if (act === null && pool === null) return null;
+  const run = fusedRunAt(children, i);
+  if (run === null) return null;
+  const { conv, next } = run;
+  const act = activationOf(children[i + 1]);
+  const poolLayer = children[next - 1];
+  const pool = poolLayer instanceof MaxPool2d || poolLayer instanceof AvgPool2d ? poolLayer : null;
 
   if (!(x instanceof Tensor) || !(x.data instanceof Float32Array) || x.ndim !== 4) return null;
   if (x.shape[1] !== conv.inChannels) return null;
@@ -93,7 +113,7 @@ export function runFusedConv(
   } catch {
     return null;
   }
-  const y = new Float32Array(outShape[0] * outShape[1] * outShape[2] * outShape[3]);
+  const y = output(outShape[0] * outShape[1] * outShape[2] * outShape[3], next);
   kernels().conv2dFused(
     g,
     x.data,

@@ -139,12 +139,33 @@ describe.each(BACKENDS)('Sequential inference fusion on the %s backend', (backen
     expect(countFused(() => noGrad(() => seq.call(x)))).toBe(0);
   });
 
+  it('an output stays put when the model runs again (reused buffers stay inside)', () => {
+    const g = gen(94);
+    const seq = new Sequential(
+      new Conv2d(1, 16, 3, { generator: g }),
+      new ReLU(),
+      new MaxPool2d(2),
+      new Conv2d(16, 16, 3, { generator: g }),
+      new Tanh(),
+      new Conv2d(16, 16, 3, { generator: g }),
+      new ReLU(),
+    ).eval();
+    const x1 = randn([4, 1, 16, 16], { generator: g });
+    const x2 = randn([4, 1, 16, 16], { generator: g });
+    const y1 = noGrad(() => seq.call(x1));
+    const first = (y1.data as Float32Array).slice();
+    const y2 = noGrad(() => seq.call(x2));
+    expectClose(y1.data as Float32Array, first, 0, 0, 'first output after a second call');
+    expectClose(y2.data as Float32Array, layerByLayer(seq, x2), 0, 0, 'second output');
+    expectClose(noGrad(() => seq.call(x1)).data as Float32Array, first, 0, 0, 'third call');
+  });
+
   it('runs forward hooks: a layer with a hook is not fused', () => {
     const g = gen(91);
     const seq = new Sequential(...simpleCnn({ dropout: 0 })).eval();
     const x = randn([3, 1, 28, 28], { generator: g });
     const seen: number[][] = [];
-    seq.at(1).registerForwardHook((_m, _i, out) => seen.push(out.shape));
+    seq.at(1).registerForwardHook((_m, _i, out) => seen.push([...out.shape]));
     const want = layerByLayer(seq, x);
     seen.length = 0;
     const got = noGrad(() => seq.call(x)).data as Float32Array;
