@@ -110,6 +110,29 @@ bool fused_form_fits(const KernelConfig& cfg, const Conv2dShape& s, const Plan& 
   return cost <= kMaxTileCost;
 }
 
+// Images per task. Pixel tiles run on across image boundaries, so a group of images can waste
+// fewer tile rows than one (121 pixels make 126 rows of 6, 4 images 486 rows for 484); the
+// group is also sized so that the tasks split evenly over the threads, and stays in L2.
+int64_t images_per_task(const KernelConfig& cfg, const Conv2dShape& s, const Plan& pl) {
+  constexpr int64_t kMaxGroup = 8;
+  constexpr int64_t kMaxGroupFloats = int64_t{1} << 17;
+  const int64_t threads = ThreadPool::global().num_threads();
+  int64_t best = 1;
+  double best_cost = 0.0;
+  for (int64_t g = 1; g <= std::min(kMaxGroup, s.batch); ++g) {
+    if (g > 1 && g * pl.p * pl.ldc > kMaxGroupFloats) break;
+    const double rows = double(ceil_div(g * pl.p, cfg.mr) * cfg.mr) / double(g * pl.p);
+    const int64_t rounds = ceil_div(ceil_div(s.batch, g), threads);
+    const double balance = double(rounds * g * threads) / double(s.batch);
+    const double cost = rows * balance;
+    if (g == 1 || cost < best_cost - 1e-9) {
+      best = g;
+      best_cost = cost;
+    }
+  }
+  return best;
+}
+
 // Copies one image's planes into dst with a zero border of the padding.
 void pad_image(const Conv2dShape& s, const Plan& pl, const float* src, float* dst) {
   const int64_t h = s.in_height, w = s.in_width;
@@ -309,25 +332,33 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
     }
   });
 
-  ThreadPool::global().parallel_for(s.batch, [&](int64_t n, int) {
+  const int64_t group = images_per_task(cfg, s, pl);
+  ThreadPool::global().parallel_for(ceil_div(s.batch, group), [&](int64_t task, int) {
     ScratchArena::Scope task_scope;
     ScratchArena& local = ScratchArena::local();
-    const float* src = x + n * s.in_channels * in_plane;
+    const int64_t n0 = task * group, images = std::min(group, s.batch - n0);
+    const float* src = x + n0 * s.in_channels * in_plane;
+    int64_t image_stride = s.in_channels * in_plane;
     if (pl.padded) {
-      float* xp = local.allocate_floats(s.in_channels * pl.plane);
-      pad_image(s, pl, src, xp);
+      float* xp = local.allocate_floats(images * s.in_channels * pl.plane);
+      for (int64_t i = 0; i < images; ++i) {
+        pad_image(s, pl, src + i * image_stride, xp + i * s.in_channels * pl.plane);
+      }
       src = xp;
+      image_stride = s.in_channels * pl.plane;
     }
-    // Whole tiles are stored straight into conv (rows past the last pixel repeat it; unused).
-    float* conv = local.allocate_floats(pl.tiles * mr * pl.ldc);
+    // The images' pixels in a row, whole tiles stored straight into conv: a tile may span two
+    // images, and rows past the last pixel repeat it (unused).
+    const int64_t pixels = images * pl.p, tiles = ceil_div(pixels, mr);
+    float* conv = local.allocate_floats(tiles * mr * pl.ldc);
     IndirectTile a(cfg, pl.k, taps, local.allocate_floats(IndirectTile::scratch_floats(cfg, pl.k)));
     const float* rows[kMaxMr];
-    for (int64_t t = 0; t < pl.tiles; ++t) {
-      const int64_t p0 = t * mr, count = std::min(mr, pl.p - p0);
+    for (int64_t t = 0; t < tiles; ++t) {
+      const int64_t p0 = t * mr;
       for (int64_t i = 0; i < mr; ++i) {
-        const int64_t p = p0 + std::min(i, count - 1);
+        const int64_t q = std::min(p0 + i, pixels - 1), p = q % pl.p;
         const int64_t oh = p / s.out_width, ow = p % s.out_width;
-        rows[i] = src + oh * s.stride_h * pl.wp + ow * s.stride_w;
+        rows[i] = src + (q / pl.p) * image_stride + oh * s.stride_h * pl.wp + ow * s.stride_w;
       }
       a.set_rows(rows);
       for (int64_t q = 0; q < pl.panels; ++q) {
@@ -335,24 +366,27 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
       }
     }
 
-    float* out = y + n * O * out_pixels;
-    if (!pooled) {
-      add_bias(bias, pl.p, O, pl.ldc, conv);
-      activate_rows(e, pl.p, O, pl.ldc, conv);
-      store_planes(conv, pl.p, O, pl.ldc, out);
-      return;
+    float* pooled_rows = pooled ? local.allocate_floats(out_pixels * pl.ldc) : nullptr;
+    for (int64_t i = 0; i < images; ++i) {
+      float* image = conv + i * pl.p * pl.ldc;
+      float* out = y + (n0 + i) * O * out_pixels;
+      if (!pooled) {
+        add_bias(bias, pl.p, O, pl.ldc, image);
+        activate_rows(e, pl.p, O, pl.ldc, image);
+        store_planes(image, pl.p, O, pl.ldc, out);
+        continue;
+      }
+      if (pool_first) {
+        pool_rows(ps, e.pool, image, O, pl.ldc, pooled_rows);
+        add_bias(bias, out_pixels, O, pl.ldc, pooled_rows);
+        activate_rows(e, out_pixels, O, pl.ldc, pooled_rows);
+      } else {
+        add_bias(bias, pl.p, O, pl.ldc, image);
+        activate_rows(e, pl.p, O, pl.ldc, image);
+        pool_rows(ps, e.pool, image, O, pl.ldc, pooled_rows);
+      }
+      store_planes(pooled_rows, out_pixels, O, pl.ldc, out);
     }
-    float* pooled_rows = local.allocate_floats(out_pixels * pl.ldc);
-    if (pool_first) {
-      pool_rows(ps, e.pool, conv, O, pl.ldc, pooled_rows);
-      add_bias(bias, out_pixels, O, pl.ldc, pooled_rows);
-      activate_rows(e, out_pixels, O, pl.ldc, pooled_rows);
-    } else {
-      add_bias(bias, pl.p, O, pl.ldc, conv);
-      activate_rows(e, pl.p, O, pl.ldc, conv);
-      pool_rows(ps, e.pool, conv, O, pl.ldc, pooled_rows);
-    }
-    store_planes(pooled_rows, out_pixels, O, pl.ldc, out);
   });
 }
 

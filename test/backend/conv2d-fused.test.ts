@@ -151,6 +151,14 @@ const CASES: Case[] = [
     pool: { kind: 'max', k: 2 },
   },
   {
+    name: 'padding 1, 81 pixels per image (tiles that span two images), relu, max 2',
+    x: [8, 5, 9, 9],
+    w: [16, 5, 3, 3],
+    conv: { padding: 1 },
+    act: 'relu',
+    pool: { kind: 'max', k: 2 },
+  },
+  {
     name: 'output channels not a multiple of the tile, 1x1 kernel, max 2 s1',
     x: [5, 7, 6, 5],
     w: [37, 7, 1, 1],
