@@ -174,37 +174,38 @@ void add_bias(const float* bias, int64_t count, int64_t channels, int64_t ldc, f
 // dst[o * count + p] = rows[p * ldc + o]: pixel-major scratch to one NCHW image.
 void store_planes(const float* rows, int64_t count, int64_t channels, int64_t ldc,
                   float* __restrict dst) {
-  int64_t p0 = 0;
+  int64_t o0 = 0;
 #if defined(__SSE2__)
-  // 4x4 blocks transposed in registers (SSE2 is the x86-64 baseline).
-  for (; p0 + 4 <= count; p0 += 4) {
-    const float* r0 = rows + p0 * ldc;
-    const float* r1 = r0 + ldc;
-    const float* r2 = r1 + ldc;
-    const float* r3 = r2 + ldc;
-    int64_t o = 0;
-    for (; o + 4 <= channels; o += 4) {
-      __m128 v0 = _mm_loadu_ps(r0 + o), v1 = _mm_loadu_ps(r1 + o);
-      __m128 v2 = _mm_loadu_ps(r2 + o), v3 = _mm_loadu_ps(r3 + o);
+  // 4x4 blocks transposed in registers (SSE2 is the x86-64 baseline), four output planes at a
+  // time so that each is written front to back.
+  const int64_t p_end = count & ~int64_t{3};
+  for (; o0 + 4 <= channels; o0 += 4) {
+    float* d0 = dst + o0 * count;
+    float* d1 = d0 + count;
+    float* d2 = d1 + count;
+    float* d3 = d2 + count;
+    for (int64_t p = 0; p < p_end; p += 4) {
+      const float* r = rows + p * ldc + o0;
+      __m128 v0 = _mm_loadu_ps(r), v1 = _mm_loadu_ps(r + ldc);
+      __m128 v2 = _mm_loadu_ps(r + 2 * ldc), v3 = _mm_loadu_ps(r + 3 * ldc);
       _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
-      float* d = dst + o * count + p0;
-      _mm_storeu_ps(d, v0);
-      _mm_storeu_ps(d + count, v1);
-      _mm_storeu_ps(d + 2 * count, v2);
-      _mm_storeu_ps(d + 3 * count, v3);
+      _mm_storeu_ps(d0 + p, v0);
+      _mm_storeu_ps(d1 + p, v1);
+      _mm_storeu_ps(d2 + p, v2);
+      _mm_storeu_ps(d3 + p, v3);
     }
-    for (; o < channels; ++o) {
-      float* d = dst + o * count + p0;
-      d[0] = r0[o];
-      d[1] = r1[o];
-      d[2] = r2[o];
-      d[3] = r3[o];
+    for (int64_t p = p_end; p < count; ++p) {
+      const float* r = rows + p * ldc + o0;
+      d0[p] = r[0];
+      d1[p] = r[1];
+      d2[p] = r[2];
+      d3[p] = r[3];
     }
   }
 #endif
-  for (int64_t o = 0; o < channels; ++o) {
+  for (int64_t o = o0; o < channels; ++o) {
     float* d = dst + o * count;
-    for (int64_t p = p0; p < count; ++p) d[p] = rows[p * ldc + o];
+    for (int64_t p = 0; p < count; ++p) d[p] = rows[p * ldc + o];
   }
 }
 
@@ -323,6 +324,12 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
       }
     }
   }
+  // Where each output pixel's receptive field starts in its (padded) input image.
+  int64_t* fields = static_cast<int64_t*>(arena.allocate(size_t(pl.p) * sizeof(int64_t)));
+  for (int64_t oh = 0, p = 0; oh < s.out_height; ++oh) {
+    for (int64_t ow = 0; ow < s.out_width; ++ow)
+      fields[p++] = oh * s.stride_h * pl.wp + ow * s.stride_w;
+  }
   // B = W^T: panel q holds output channels [q * nr, q * nr + nr), zero past the last.
   float* bp = arena.allocate_floats(pl.panels * panel_floats);
   parallel_range(pl.panels, 1, [&](int64_t begin, int64_t end) {
@@ -353,12 +360,21 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
     float* conv = local.allocate_floats(tiles * mr * pl.ldc);
     IndirectTile a(cfg, pl.k, taps, local.allocate_floats(IndirectTile::scratch_floats(cfg, pl.k)));
     const float* rows[kMaxMr];
+    // Pixel q = image * p + pixel, stepped along without divisions (they would cost as much as
+    // the multiply-adds of a few-tap convolution).
+    int64_t image = 0, pixel = 0;
     for (int64_t t = 0; t < tiles; ++t) {
       const int64_t p0 = t * mr;
       for (int64_t i = 0; i < mr; ++i) {
-        const int64_t q = std::min(p0 + i, pixels - 1), p = q % pl.p;
-        const int64_t oh = p / s.out_width, ow = p % s.out_width;
-        rows[i] = src + (q / pl.p) * image_stride + oh * s.stride_h * pl.wp + ow * s.stride_w;
+        if (p0 + i >= pixels) {
+          rows[i] = rows[i - 1];
+          continue;
+        }
+        rows[i] = src + image * image_stride + fields[pixel];
+        if (++pixel == pl.p) {
+          pixel = 0;
+          ++image;
+        }
       }
       a.set_rows(rows);
       for (int64_t q = 0; q < pl.panels; ++q) {
