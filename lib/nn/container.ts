@@ -90,7 +90,7 @@ export class Sequential extends Module {
       if (b !== undefined && b.length === size) return b;
       return (this.fusionBuffers[slot] = new Float32Array(size));
     };
-    for (let i = 0; i < children.length; ) {
+    for (let i = 0; i < children.length;) {
       // Inference: conv -> activation -> pool runs as one kernel (./inference-fusion.ts).
       const fused = children[i].training ? null : runFusedConv(children, i, y, output);
       if (fused !== null) {
