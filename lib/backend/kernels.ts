@@ -81,7 +81,15 @@ export interface ConvEpilogue {
   activation: FusedActivation;
   negativeSlope: number;
   pool: { kind: 'max' | 'avg'; g: Pool2dGeometry } | null;
+  /**
+   * Channels-last input ([N, H, W, C]) and/or output ([N, PH, PW, O]) instead of NCHW (the
+   * default): what one fused layer hands the next, as both read and write it best.
+   */
+  inputLayout?: TensorLayout;
+  outputLayout?: TensorLayout;
 }
+
+export type TensorLayout = 'nchw' | 'nhwc';
 
 /**
  * A tensor viewed as [outer, channels, inner]: bias is indexed by the middle axis.

@@ -157,7 +157,7 @@ const poolRec = new Float64Array(13);
 const biasRec = new Float64Array(3);
 const rowsRec = new Float64Array(2);
 const adamRec = new Float64Array(8);
-const epilogueRec = new Float64Array(3);
+const epilogueRec = new Float64Array(5);
 
 // Codes must match FusedActivation / FusedPool in native/core/conv2d_fused.h.
 const ACTIVATION_CODES: Record<string, number> = {
@@ -233,6 +233,11 @@ function poolRecord(fn: string, g: Pool2dGeometry): Geo {
   return r;
 }
 
+function layoutCode(layout: unknown): number {
+  if (layout === undefined || layout === 'nchw') return 0;
+  return layout === 'nhwc' ? 1 : NaN;
+}
+
 // Field order must match kEpilogueFields in native/binding/kernels_binding.cc. An unknown
 // activation or pool kind becomes NaN, which the addon rejects naming the field.
 function epilogueRecord(fn: string, e: ConvEpilogue): Geo {
@@ -246,6 +251,8 @@ function epilogueRecord(fn: string, e: ConvEpilogue): Geo {
     requireObject(fn, 'e.pool', '{ kind, g }', e.pool);
     r[2] = Object.hasOwn(POOL_CODES, e.pool.kind) ? POOL_CODES[e.pool.kind] : NaN;
   }
+  r[3] = layoutCode(e.inputLayout);
+  r[4] = layoutCode(e.outputLayout);
   return r;
 }
 

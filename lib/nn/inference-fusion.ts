@@ -9,7 +9,7 @@
 import { isGradEnabled } from '../autograd/engine.js';
 import { conv2dGeometry, pool2dGeometry } from '../backend/geometry.js';
 import { kernels } from '../backend/index.js';
-import type { ConvEpilogue, FusedActivation } from '../backend/kernels.js';
+import type { ConvEpilogue, FusedActivation, TensorLayout } from '../backend/kernels.js';
 import { Tensor } from '../tensor.js';
 import { Identity, LeakyReLU, ReLU, Sigmoid, Tanh } from './activation.js';
 import { Conv2d } from './conv.js';
@@ -52,12 +52,12 @@ function fusedRunAt(children: readonly Module[], i: number): { conv: Conv2d; nex
 
 /**
  * Whether children[i] starts a run that runFusedConv takes whatever its input (short of bad
- * input): the output of a fused run feeding it is then read by the fused kernel alone and may
- * live in a reused buffer.
+ * input): the output of a fused run feeding it is then read by the fused kernel alone, so it may
+ * live in a reused buffer and be channels-last (NHWC), the layout both kernels handle best.
  */
 export function fusesAt(children: readonly Module[], i: number): boolean {
   const run = fusedRunAt(children, i);
-  if (run === null) return false;
+  if (run === null || convPadding(run.conv) === null) return false;
   const { weight, bias } = run.conv;
   return !isGradEnabled() || !(weight.requiresGrad || (bias !== null && bias.requiresGrad));
 }
@@ -65,14 +65,19 @@ export function fusesAt(children: readonly Module[], i: number): boolean {
 /**
  * Runs children[i] (a Conv2d in evaluation mode) and the activation and pooling layers right
  * after it as one fused kernel; returns the output and the index of the next child to run, or
- * null when the fused path does not apply. `output(size, next)` supplies the output array.
+ * null when the fused path does not apply. `output(size, next)` supplies the output array and
+ * its layout; `inputLayout` is x's (NHWC only from a fused run: x's shape stays NCHW).
  */
 export function runFusedConv(
   children: readonly Module[],
   i: number,
   x: unknown,
-  output: (size: number, next: number) => Float32Array = (size) => new Float32Array(size),
-): { y: Tensor; next: number } | null {
+  output: (size: number, next: number) => FusedOutput = (size) => ({
+    data: new Float32Array(size),
+    layout: 'nchw',
+  }),
+  inputLayout: TensorLayout = 'nchw',
+): { y: Tensor; next: number; layout: TensorLayout } | null {
   const run = fusedRunAt(children, i);
   if (run === null) return null;
   const { conv, next } = run;
@@ -99,7 +104,12 @@ export function runFusedConv(
       dilation: conv.dilation,
       groups: conv.groups,
     });
-    e = { activation: act?.name ?? 'none', negativeSlope: act?.slope ?? 0, pool: null };
+    e = {
+      activation: act?.name ?? 'none',
+      negativeSlope: act?.slope ?? 0,
+      pool: null,
+      inputLayout,
+    };
     outShape = [g.batch, g.outChannels, g.outHeight, g.outWidth];
     if (pool instanceof MaxPool2d || pool instanceof AvgPool2d) {
       const pg = pool2dGeometry(pool.typeName, outShape, pool.kernelSize, {
@@ -113,7 +123,9 @@ export function runFusedConv(
   } catch {
     return null;
   }
-  const y = output(outShape[0] * outShape[1] * outShape[2] * outShape[3], next);
+  const out = output(outShape[0] * outShape[1] * outShape[2] * outShape[3], next);
+  e.outputLayout = out.layout;
+  const y = out.data;
   kernels().conv2dFused(
     g,
     x.data,
@@ -122,5 +134,29 @@ export function runFusedConv(
     e,
     y,
   );
-  return { y: new Tensor(y, outShape), next };
+  return { y: new Tensor(y, outShape), next, layout: out.layout };
+}
+
+/** Where a fused run writes its output, and in which layout. */
+export interface FusedOutput {
+  data: Float32Array;
+  layout: TensorLayout;
+}
+
+/**
+ * An NCHW tensor from one whose data is channels-last (shape [N, C, H, W], data [N, H, W, C]):
+ * for a fused output whose next fused run did not take it after all.
+ */
+export function nchwFromNhwc(t: Tensor): Tensor {
+  const [n, c, h, w] = t.shape;
+  const src = t.data as Float32Array;
+  const dst = new Float32Array(src.length);
+  const p = h * w;
+  for (let i = 0; i < n; i++) {
+    const base = i * c * p;
+    for (let q = 0; q < p; q++) {
+      for (let ch = 0; ch < c; ch++) dst[base + ch * p + q] = src[base + q * c + ch];
+    }
+  }
+  return new Tensor(dst, [n, c, h, w]);
 }

@@ -46,9 +46,13 @@ constexpr FieldSpec kPoolFields[] = {
     {"countIncludePad", 0, 1, true},
 };
 // What follows a fused convolution (lib/backend/kernels.ts ConvEpilogue): the activation code
-// (none, relu, leakyRelu, sigmoid, tanh), leaky ReLU's slope, the pooling code (none, max, avg).
-constexpr FieldSpec kEpilogueFields[] = {
-    {"activation", 0, 4, true}, {"negativeSlope", 0, 0, false}, {"pool", 0, 2, true}};
+// (none, relu, leakyRelu, sigmoid, tanh), leaky ReLU's slope, the pooling code (none, max, avg),
+// then whether the input and the output are channels-last (NHWC).
+constexpr FieldSpec kEpilogueFields[] = {{"activation", 0, 4, true},
+                                         {"negativeSlope", 0, 0, false},
+                                         {"pool", 0, 2, true},
+                                         {"inputLayout", 0, 1, true},
+                                         {"outputLayout", 0, 1, true}};
 constexpr FieldSpec kBiasFields[] = {
     {"outer", 0, kMaxInt, true}, {"channels", 0, kMaxInt, true}, {"inner", 0, kMaxInt, true}};
 constexpr FieldSpec kRowsFields[] = {{"rows", 0, kMaxInt, true}, {"cols", 0, kMaxInt, true}};
@@ -217,6 +221,8 @@ Napi::Value Conv2dFused(const Napi::CallbackInfo& info) {
     e.activation = static_cast<FusedActivation>(int(f[0]));
     e.slope = float(f[1]);
     e.pool = static_cast<FusedPool>(int(f[2]));
+    e.input_nhwc = f[3] != 0.0;
+    e.output_nhwc = f[4] != 0.0;
     double out = y_count(s);
     const char* out_formula = kYFormula;
     if (e.pool != FusedPool::kNone) {

@@ -50,26 +50,62 @@ void activate(const ConvEpilogue& e, int64_t n, float* v) {
   }
 }
 
+// dst[n][c][p] = src[n][p][c] (to_nchw) or the other way round, for n images of c x p.
+void transpose_images(bool to_nchw, int64_t n, int64_t channels, int64_t pixels, const float* src,
+                      float* dst) {
+  parallel_range(n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const float* s = src + i * channels * pixels;
+      float* d = dst + i * channels * pixels;
+      for (int64_t c = 0; c < channels; ++c) {
+        for (int64_t p = 0; p < pixels; ++p) {
+          if (to_nchw) {
+            d[c * pixels + p] = s[p * channels + c];
+          } else {
+            d[p * channels + c] = s[c * pixels + p];
+          }
+        }
+      }
+    }
+  });
+}
+
 // The three kernels one after the other over the whole batch: the shapes the fused form does not
 // take (grouped convolutions, few output channels, batches too small to share out).
 void forward_unfused(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                      const ConvEpilogue& e, float* y) {
-  if (e.pool == FusedPool::kNone) {
-    conv2d_forward(s, x, w, bias, y);
-    activate(e, out_count(s), y);
-    return;
+  std::unique_ptr<float[]> x_nchw;
+  if (e.input_nhwc) {
+    const int64_t pixels = s.in_height * s.in_width;
+    x_nchw.reset(new float[size_t(s.batch * s.in_channels * pixels)]);
+    transpose_images(true, s.batch, s.in_channels, pixels, x, x_nchw.get());
+    x = x_nchw.get();
   }
-  const std::unique_ptr<float[]> z(new float[size_t(out_count(s))]);
-  conv2d_forward(s, x, w, bias, z.get());
-  activate(e, out_count(s), z.get());
+  const bool pooled = e.pool != FusedPool::kNone;
   const Pool2dShape& ps = e.pool_shape;
-  if (e.pool == FusedPool::kMax) {
-    const std::unique_ptr<int32_t[]> argmax(
-        new int32_t[size_t(ps.batch * ps.channels * ps.out_height * ps.out_width)]);
-    max_pool2d(ps, z.get(), y, argmax.get());
-  } else {
-    avg_pool2d(ps, z.get(), y);
+  const int64_t out_pixels = pooled ? ps.out_height * ps.out_width : s.out_height * s.out_width;
+  std::unique_ptr<float[]> y_nchw;
+  float* out = y;
+  if (e.output_nhwc) {
+    y_nchw.reset(new float[size_t(s.batch * s.out_channels * out_pixels)]);
+    out = y_nchw.get();
   }
+  if (!pooled) {
+    conv2d_forward(s, x, w, bias, out);
+    activate(e, out_count(s), out);
+  } else {
+    const std::unique_ptr<float[]> z(new float[size_t(out_count(s))]);
+    conv2d_forward(s, x, w, bias, z.get());
+    activate(e, out_count(s), z.get());
+    if (e.pool == FusedPool::kMax) {
+      const std::unique_ptr<int32_t[]> argmax(
+          new int32_t[size_t(ps.batch * ps.channels * out_pixels)]);
+      max_pool2d(ps, z.get(), out, argmax.get());
+    } else {
+      avg_pool2d(ps, z.get(), out);
+    }
+  }
+  if (e.output_nhwc) transpose_images(false, s.batch, s.out_channels, out_pixels, out, y);
 }
 
 // Geometry of the fused form: per image, the convolution as an indirect GEMM with output pixels
@@ -82,10 +118,13 @@ struct Plan {
   int64_t ldc;     // panels * nr
   int64_t tiles;   // pixel tiles of mr rows
   bool padded;
-  int64_t wp, plane;  // row length and plane size of the input as read
+  int64_t wp, plane;  // row length and plane size of the input as read (padded when padding)
+  // Floats between neighbouring input pixels, rows and channels: 1, wp, plane in NCHW;
+  // C, wp * C, 1 in NHWC.
+  int64_t pixel_step, row_step, channel_step;
 };
 
-Plan make_plan(const KernelConfig& cfg, const Conv2dShape& s) {
+Plan make_plan(const KernelConfig& cfg, const Conv2dShape& s, bool input_nhwc) {
   Plan pl;
   pl.k = s.in_channels * s.kernel_h * s.kernel_w;
   pl.p = s.out_height * s.out_width;
@@ -95,6 +134,9 @@ Plan make_plan(const KernelConfig& cfg, const Conv2dShape& s) {
   pl.padded = s.pad_h > 0 || s.pad_w > 0;
   pl.wp = pl.padded ? s.in_width + 2 * s.pad_w : s.in_width;
   pl.plane = pl.padded ? (s.in_height + 2 * s.pad_h) * pl.wp : s.in_height * s.in_width;
+  pl.pixel_step = input_nhwc ? s.in_channels : 1;
+  pl.row_step = pl.wp * pl.pixel_step;
+  pl.channel_step = input_nhwc ? 1 : pl.plane;
   return pl;
 }
 
@@ -133,20 +175,24 @@ int64_t images_per_task(const KernelConfig& cfg, const Conv2dShape& s, const Pla
   return best;
 }
 
-// Copies one image's planes into dst with a zero border of the padding.
-void pad_image(const Conv2dShape& s, const Plan& pl, const float* src, float* dst) {
+// Copies one image into dst with a zero border of the padding, in its layout.
+void pad_image(const Conv2dShape& s, const Plan& pl, bool nhwc, const float* src, float* dst) {
   const int64_t h = s.in_height, w = s.in_width;
-  for (int64_t c = 0; c < s.in_channels; ++c) {
-    float* d = dst + c * pl.plane;
-    const float* xc = src + c * h * w;
-    std::fill(d, d + s.pad_h * pl.wp, 0.0f);
+  // NHWC is one plane of pixels C floats wide; NCHW is C planes of pixels one float wide.
+  const int64_t planes = nhwc ? 1 : s.in_channels, width = nhwc ? s.in_channels : 1;
+  const int64_t wp = pl.wp * width, pad_w = s.pad_w * width, row = w * width;
+  const int64_t plane = (h + 2 * s.pad_h) * wp;
+  for (int64_t c = 0; c < planes; ++c) {
+    float* d = dst + c * plane;
+    const float* xc = src + c * h * row;
+    std::fill(d, d + s.pad_h * wp, 0.0f);
     for (int64_t r = 0; r < h; ++r) {
-      float* dr = d + (r + s.pad_h) * pl.wp;
-      std::fill(dr, dr + s.pad_w, 0.0f);
-      std::memcpy(dr + s.pad_w, xc + r * w, size_t(w) * sizeof(float));
-      std::fill(dr + s.pad_w + w, dr + pl.wp, 0.0f);
+      float* dr = d + (r + s.pad_h) * wp;
+      std::fill(dr, dr + pad_w, 0.0f);
+      std::memcpy(dr + pad_w, xc + r * row, size_t(row) * sizeof(float));
+      std::fill(dr + pad_w + row, dr + wp, 0.0f);
     }
-    std::fill(d + (s.pad_h + h) * pl.wp, d + pl.plane, 0.0f);
+    std::fill(d + (s.pad_h + h) * wp, d + plane, 0.0f);
   }
 }
 
@@ -236,11 +282,11 @@ inline float take_if_better(float v, float best) { return (v > best || v != v) ?
 // inner loop. Max: take_if_better over the window in row-major order; average: the window
 // summed in row-major order from 0, divided by its count (both exactly as pool2d.cc).
 void pool_rows(const Pool2dShape& ps, FusedPool kind, const float* in, int64_t channels,
-               int64_t ldc, float* __restrict out) {
+               int64_t ldc, float* __restrict out, int64_t out_ldc) {
   for (int64_t oh = 0; oh < ps.out_height; ++oh) {
     for (int64_t ow = 0; ow < ps.out_width; ++ow) {
       const Window win = window(ps, oh, ow);
-      float* __restrict t = out + (oh * ps.out_width + ow) * ldc;
+      float* __restrict t = out + (oh * ps.out_width + ow) * out_ldc;
       if (win.h1 - win.h0 == 2 && win.w1 - win.w0 == 2) {
         // The common 2x2 window, in registers.
         const float* a = in + (win.h0 * ps.in_width + win.w0) * ldc;
@@ -320,7 +366,8 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
   for (int64_t c = 0, t = 0; c < s.in_channels; ++c) {
     for (int64_t kh = 0; kh < s.kernel_h; ++kh) {
       for (int64_t kw = 0; kw < s.kernel_w; ++kw) {
-        taps[t++] = c * pl.plane + kh * s.dilation_h * pl.wp + kw * s.dilation_w;
+        taps[t++] = c * pl.channel_step + kh * s.dilation_h * pl.row_step +
+                    kw * s.dilation_w * pl.pixel_step;
       }
     }
   }
@@ -328,7 +375,7 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
   int64_t* fields = static_cast<int64_t*>(arena.allocate(size_t(pl.p) * sizeof(int64_t)));
   for (int64_t oh = 0, p = 0; oh < s.out_height; ++oh) {
     for (int64_t ow = 0; ow < s.out_width; ++ow)
-      fields[p++] = oh * s.stride_h * pl.wp + ow * s.stride_w;
+      fields[p++] = oh * s.stride_h * pl.row_step + ow * s.stride_w * pl.pixel_step;
   }
   // B = W^T: panel q holds output channels [q * nr, q * nr + nr), zero past the last.
   float* bp = arena.allocate_floats(pl.panels * panel_floats);
@@ -349,7 +396,7 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
     if (pl.padded) {
       float* xp = local.allocate_floats(images * s.in_channels * pl.plane);
       for (int64_t i = 0; i < images; ++i) {
-        pad_image(s, pl, src + i * image_stride, xp + i * s.in_channels * pl.plane);
+        pad_image(s, pl, e.input_nhwc, src + i * image_stride, xp + i * s.in_channels * pl.plane);
       }
       src = xp;
       image_stride = s.in_channels * pl.plane;
@@ -382,26 +429,36 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
       }
     }
 
-    float* pooled_rows = pooled ? local.allocate_floats(out_pixels * pl.ldc) : nullptr;
+    // NHWC output is written in place, rows of O floats; NCHW goes through pixel-major scratch.
+    const bool direct = e.output_nhwc;
+    float* pooled_rows = pooled && !direct ? local.allocate_floats(out_pixels * pl.ldc) : nullptr;
     for (int64_t i = 0; i < images; ++i) {
       float* image = conv + i * pl.p * pl.ldc;
       float* out = y + (n0 + i) * O * out_pixels;
       if (!pooled) {
         add_bias(bias, pl.p, O, pl.ldc, image);
         activate_rows(e, pl.p, O, pl.ldc, image);
-        store_planes(image, pl.p, O, pl.ldc, out);
+        if (direct) {
+          for (int64_t p = 0; p < pl.p; ++p) {
+            std::memcpy(out + p * O, image + p * pl.ldc, size_t(O) * sizeof(float));
+          }
+        } else {
+          store_planes(image, pl.p, O, pl.ldc, out);
+        }
         continue;
       }
+      float* rows_out = direct ? out : pooled_rows;
+      const int64_t ld_out = direct ? O : pl.ldc;
       if (pool_first) {
-        pool_rows(ps, e.pool, image, O, pl.ldc, pooled_rows);
-        add_bias(bias, out_pixels, O, pl.ldc, pooled_rows);
-        activate_rows(e, out_pixels, O, pl.ldc, pooled_rows);
+        pool_rows(ps, e.pool, image, O, pl.ldc, rows_out, ld_out);
+        add_bias(bias, out_pixels, O, ld_out, rows_out);
+        activate_rows(e, out_pixels, O, ld_out, rows_out);
       } else {
         add_bias(bias, pl.p, O, pl.ldc, image);
         activate_rows(e, pl.p, O, pl.ldc, image);
-        pool_rows(ps, e.pool, image, O, pl.ldc, pooled_rows);
+        pool_rows(ps, e.pool, image, O, pl.ldc, rows_out, ld_out);
       }
-      store_planes(pooled_rows, out_pixels, O, pl.ldc, out);
+      if (!direct) store_planes(pooled_rows, out_pixels, O, pl.ldc, out);
     }
   });
 }
@@ -412,7 +469,7 @@ void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, 
                           const ConvEpilogue& e, float* y) {
   if (s.batch == 0 || s.out_channels == 0) return;  // nothing to write
   const KernelConfig& cfg = active_kernel_config();
-  const Plan pl = make_plan(cfg, s);
+  const Plan pl = make_plan(cfg, s, e.input_nhwc);
   if (!fused_form_fits(cfg, s, pl)) {
     forward_unfused(s, x, w, bias, e, y);
     return;

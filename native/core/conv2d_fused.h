@@ -24,9 +24,15 @@ struct ConvEpilogue {
   // The pooling of the activated output: batch, channels, in_height and in_width must be the
   // convolution's batch, out_channels, out_height and out_width (the caller checks).
   Pool2dShape pool_shape{};
+  // Channels-last (NHWC) input and/or output instead of NCHW. Between two fused layers NHWC is
+  // what both sides read and write best: the first stores its pixel-major results as they are,
+  // and the second reads them in place through the same kind of tap offsets.
+  bool input_nhwc = false;
+  bool output_nhwc = false;
 };
 
-// y = pool(act(conv(x, w) + bias)) in NCHW: [N, O, PH, PW] with a pool, else [N, O, OH, OW].
+// y = pool(act(conv(x, w) + bias)): [N, O, PH, PW] with a pool, else [N, O, OH, OW] (or
+// [N, PH, PW, O] / [N, OH, OW, O] with output_nhwc; x is [N, H, W, C] with input_nhwc).
 // bias may be null.
 void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                           const ConvEpilogue& e, float* y);

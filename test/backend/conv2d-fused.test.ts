@@ -239,6 +239,48 @@ function fused(K: Kernels, b: Built): Float32Array {
   return y;
 }
 
+/** n images of c x p: [n][p][c] from [n][c][p] (toNhwc) or the other way round. */
+function transpose(
+  toNhwc: boolean,
+  n: number,
+  c: number,
+  p: number,
+  a: Float32Array,
+): Float32Array {
+  const out = new Float32Array(a.length);
+  for (let i = 0; i < n; i++) {
+    for (let ch = 0; ch < c; ch++) {
+      for (let q = 0; q < p; q++) {
+        const nchw = i * c * p + ch * p + q;
+        const nhwc = i * c * p + q * c + ch;
+        if (toNhwc) out[nhwc] = a[nchw];
+        else out[nchw] = a[nhwc];
+      }
+    }
+  }
+  return out;
+}
+
+/** The fused kernel with channels-last input and/or output, its result brought back to NCHW. */
+function fusedLayouts(K: Kernels, b: Built, inNhwc: boolean, outNhwc: boolean): Float32Array {
+  const g = b.g;
+  const x = inNhwc ? transpose(true, g.batch, g.inChannels, g.inHeight * g.inWidth, b.x) : b.x;
+  const e: ConvEpilogue = {
+    ...b.e,
+    inputLayout: inNhwc ? 'nhwc' : 'nchw',
+    outputLayout: outNhwc ? 'nhwc' : 'nchw',
+  };
+  const y = fused(K, { ...b, x, e });
+  const pixels = b.pg === null ? g.outHeight * g.outWidth : b.pg.outHeight * b.pg.outWidth;
+  return outNhwc ? transpose(false, g.batch, g.outChannels, pixels, y) : y;
+}
+
+const LAYOUTS: [boolean, boolean][] = [
+  [true, false],
+  [false, true],
+  [true, true],
+];
+
 function terms(b: Built): number {
   return (b.g.inChannels / b.g.groups) * b.g.kernelH * b.g.kernelW;
 }
@@ -247,7 +289,11 @@ describe('conv2dFused, TS backend', () => {
   CASES.forEach((c, idx) => {
     it(`${c.name}: equals conv2d, activation and pooling in turn`, () => {
       const b = build(c, 900 + idx);
-      expectClose(fused(T, b), unfused(T, b), 0, 0, 'y');
+      const want = unfused(T, b);
+      expectClose(fused(T, b), want, 0, 0, 'y');
+      for (const [i, o] of LAYOUTS) {
+        expectClose(fusedLayouts(T, b, i, o), want, 0, 0, `y (input nhwc ${i}, output nhwc ${o})`);
+      }
     });
   });
 
@@ -259,6 +305,9 @@ describe('conv2dFused, TS backend', () => {
     };
     expect(bad(null)).toThrow(/conv2dFused: e must be a ConvEpilogue object, got null/);
     expect(bad({ ...b.e, activation: 'gelu' })).toThrow(/conv2dFused: e.activation must be/);
+    expect(bad({ ...b.e, inputLayout: 'chw' })).toThrow(
+      /conv2dFused: e.inputLayout must be 'nchw' or 'nhwc', got "chw"/,
+    );
     expect(bad({ ...b.e, pool: { kind: 'min', g: b.pg } })).toThrow(
       /conv2dFused: e.pool.kind must be 'max' or 'avg', got "min"/,
     );
@@ -292,6 +341,10 @@ describe.skipIf(native === null && process.env.CONVNET_BACKEND === 'ts')(
               // The fused form sums each output in the order the unfused kernels use, or close.
               expectClose(got, unfused(N, b), 1e-6, 1e-6, 'y against native');
               expectClose(got, unfused(T, b), 1e-4, 2e-6 * Math.sqrt(terms(b)), 'y against TS');
+              for (const [i, o] of LAYOUTS) {
+                const label = `y (input nhwc ${i}, output nhwc ${o})`;
+                expectClose(fusedLayouts(N, b, i, o), got, 1e-6, 1e-6, label);
+              }
             });
           });
         });
@@ -323,6 +376,9 @@ describe.skipIf(native === null && process.env.CONVNET_BACKEND === 'ts')(
         /conv2dFused: y must have at least 48672 elements \(N\*O\*PH\*PW\), got 5/,
       );
       expect(call(null)).toThrow(/conv2dFused: e must be a ConvEpilogue object, got null/);
+      expect(call({ ...b.e, outputLayout: 'nchwc' })).toThrow(
+        /conv2dFused: e.outputLayout must be a boolean/,
+      );
     });
   },
 );

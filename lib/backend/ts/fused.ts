@@ -3,7 +3,7 @@
  * images at a time so the intermediate stays small (and in cache), with the same values as
  * calling them separately over the whole batch.
  */
-import type { Conv2dGeometry, ConvEpilogue, Pool2dGeometry } from '../kernels.js';
+import type { Conv2dGeometry, ConvEpilogue, Pool2dGeometry, TensorLayout } from '../kernels.js';
 import { requireLength } from './check.js';
 import { conv2d } from './conv2d.js';
 import { leakyRelu, relu, sigmoid, tanh } from './elementwise.js';
@@ -31,6 +31,16 @@ function checkEpilogue(g: Conv2dGeometry, e: ConvEpilogue): Pool2dGeometry | nul
       `${fn}: e.negativeSlope must be a finite number, got ${String(e.negativeSlope)}`,
     );
   }
+  for (const [name, layout] of [
+    ['inputLayout', e.inputLayout],
+    ['outputLayout', e.outputLayout],
+  ] as const) {
+    if (layout !== undefined && layout !== 'nchw' && layout !== 'nhwc') {
+      throw new RangeError(
+        `${fn}: e.${name} must be 'nchw' or 'nhwc', got ${JSON.stringify(layout)}`,
+      );
+    }
+  }
   if (e.pool === null || e.pool === undefined) return null;
   if (e.pool.kind !== 'max' && e.pool.kind !== 'avg') {
     throw new RangeError(
@@ -49,6 +59,30 @@ function checkEpilogue(g: Conv2dGeometry, e: ConvEpilogue): Pool2dGeometry | nul
     );
   }
   return p;
+}
+
+/** n images of c x p: dst[i][c][p] = src[i][p][c] (toNchw) or the other way round. */
+function transposeImages(
+  toNchw: boolean,
+  n: number,
+  c: number,
+  p: number,
+  src: Float32Array,
+  dst: Float32Array,
+): void {
+  for (let i = 0; i < n; i++) {
+    const base = i * c * p;
+    for (let ch = 0; ch < c; ch++) {
+      for (let q = 0; q < p; q++) {
+        if (toNchw) dst[base + ch * p + q] = src[base + q * c + ch];
+        else dst[base + q * c + ch] = src[base + ch * p + q];
+      }
+    }
+  }
+}
+
+function isNhwc(layout: TensorLayout | undefined): boolean {
+  return layout === 'nhwc';
 }
 
 function activate(e: ConvEpilogue, v: Float32Array): void {
@@ -85,26 +119,36 @@ export function conv2dFused(
   requireLength(fn, 'x', x, g.batch * inImage);
   requireLength(fn, 'y', y, g.batch * outImage);
   const chunk = Math.max(1, Math.min(g.batch, Math.floor(CHUNK_FLOATS / Math.max(convImage, 1))));
+  const outPixels = pg === null ? g.outHeight * g.outWidth : pg.outHeight * pg.outWidth;
   for (let n0 = 0; n0 < g.batch; n0 += chunk) {
     const nb = Math.min(chunk, g.batch - n0);
-    const xs = x.subarray(n0 * inImage, (n0 + nb) * inImage);
-    const ys = y.subarray(n0 * outImage, (n0 + nb) * outImage);
+    let xs = x.subarray(n0 * inImage, (n0 + nb) * inImage);
+    if (isNhwc(e.inputLayout)) {
+      const t = scratchF32('fused.input', xs.length).subarray(0, xs.length);
+      transposeImages(true, nb, g.inChannels, g.inHeight * g.inWidth, xs, t);
+      xs = t;
+    }
+    const yOut = y.subarray(n0 * outImage, (n0 + nb) * outImage);
+    const ys = isNhwc(e.outputLayout)
+      ? scratchF32('fused.output', yOut.length).subarray(0, yOut.length)
+      : yOut;
     const cg: Conv2dGeometry = { ...g, batch: nb };
     if (pg === null) {
       conv2d(cg, xs, w, bias, ys);
       activate(e, ys.subarray(0, nb * convImage));
-      continue;
-    }
-    const z = scratchF32('fused.conv', nb * convImage).subarray(0, nb * convImage);
-    conv2d(cg, xs, w, bias, z);
-    activate(e, z);
-    const pc: Pool2dGeometry = { ...pg, batch: nb };
-    if (e.pool!.kind === 'max') {
-      // Not kept: inference has no backward pass.
-      const argmax = new Int32Array(scratchF32('fused.argmax', ys.length).buffer, 0, ys.length);
-      maxPool2d(pc, z, ys, argmax);
     } else {
-      avgPool2d(pc, z, ys);
+      const z = scratchF32('fused.conv', nb * convImage).subarray(0, nb * convImage);
+      conv2d(cg, xs, w, bias, z);
+      activate(e, z);
+      const pc: Pool2dGeometry = { ...pg, batch: nb };
+      if (e.pool!.kind === 'max') {
+        // Not kept: inference has no backward pass.
+        const argmax = new Int32Array(scratchF32('fused.argmax', ys.length).buffer, 0, ys.length);
+        maxPool2d(pc, z, ys, argmax);
+      } else {
+        avgPool2d(pc, z, ys);
+      }
     }
+    if (isNhwc(e.outputLayout)) transposeImages(false, nb, g.outChannels, outPixels, ys, yOut);
   }
 }
