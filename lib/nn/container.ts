@@ -1,5 +1,6 @@
 /** Containers: Sequential (a chain of modules) and ModuleList (a list of modules, no forward). */
 import type { Tensor } from '../tensor.js';
+import { kernels } from '../backend/index.js';
 import type { TensorLayout } from '../backend/kernels.js';
 import { fusesAt, nchwFromNhwc, runFusedConv, type FusedOutput } from './inference-fusion.js';
 import { Module } from './module.js';
@@ -92,7 +93,8 @@ export class Sequential extends Module {
       let b = this.fusionBuffers[slot];
       if (b === undefined || b.length !== size)
         b = this.fusionBuffers[slot] = new Float32Array(size);
-      return { data: b, layout: 'nhwc' };
+      // The TS kernels compute in NCHW: a channels-last hand-over would only add transposes.
+      return { data: b, layout: kernels().name === 'native' ? 'nhwc' : 'nchw' };
     };
     for (let i = 0; i < children.length;) {
       // Inference: conv -> activation -> pool runs as one kernel (./inference-fusion.ts).
