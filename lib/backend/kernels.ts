@@ -68,6 +68,29 @@ export interface Pool2dGeometry {
   countIncludePad: boolean;
 }
 
+/** The activations a fused convolution can apply (conv2dFused). */
+export type FusedActivation = 'none' | 'relu' | 'leakyRelu' | 'sigmoid' | 'tanh';
+
+/**
+ * What conv2dFused applies to the convolution's output, in order: the activation (leakyRelu
+ * with `negativeSlope`, ignored otherwise), then the pooling when `pool` is not null. The pool
+ * geometry's batch, channels, inHeight and inWidth are the convolution's batch, outChannels,
+ * outHeight and outWidth.
+ */
+export interface ConvEpilogue {
+  activation: FusedActivation;
+  negativeSlope: number;
+  pool: { kind: 'max' | 'avg'; g: Pool2dGeometry } | null;
+  /**
+   * Channels-last input ([N, H, W, C]) and/or output ([N, PH, PW, O]) instead of NCHW (the
+   * default): what one fused layer hands the next, as both read and write it best.
+   */
+  inputLayout?: TensorLayout;
+  outputLayout?: TensorLayout;
+}
+
+export type TensorLayout = 'nchw' | 'nhwc';
+
 /**
  * A tensor viewed as [outer, channels, inner]: bias is indexed by the middle axis.
  * NCHW conv output: outer = N, channels = C, inner = H*W. Linear output [N, F]: inner = 1.
@@ -121,6 +144,19 @@ export interface Kernels {
     x: Float32Array,
     w: Float32Array,
     bias: Float32Array | null,
+    y: Float32Array,
+  ): void;
+  /**
+   * Inference: y = pool(act(conv2d(x, w) + bias)), the same values as conv2d, the activation
+   * kernel and maxPool2d / avgPool2d in turn (no argmax: there is no backward). y is
+   * [N, O, PH, PW] with a pool, [N, O, OH, OW] without.
+   */
+  conv2dFused(
+    g: Conv2dGeometry,
+    x: Float32Array,
+    w: Float32Array,
+    bias: Float32Array | null,
+    e: ConvEpilogue,
     y: Float32Array,
   ): void;
   /** dx[N, C, H, W] from dy[N, O, OH, OW] and w. */

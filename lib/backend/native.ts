@@ -11,6 +11,7 @@ import type {
   AdamStep,
   BiasGeometry,
   ChannelGeometry,
+  ConvEpilogue,
   Conv2dGeometry,
   GemmParams,
   Isa,
@@ -41,6 +42,7 @@ type Geo = Float64Array;
 interface Addon {
   gemm(p: Geo, a: F32, b: F32, c: F32): void;
   conv2d(g: Geo, x: F32, w: F32, bias: F32 | null, y: F32): void;
+  conv2dFused(g: Geo, x: F32, w: F32, bias: F32 | null, e: Geo, poolG: Geo | null, y: F32): void;
   conv2dBackwardInput(g: Geo, dy: F32, w: F32, dx: F32): void;
   conv2dBackwardWeight(g: Geo, x: F32, dy: F32, dw: F32, dbias: F32 | null): void;
   maxPool2d(g: Geo, x: F32, y: F32, argmax: Int32Array): void;
@@ -155,6 +157,17 @@ const poolRec = new Float64Array(13);
 const biasRec = new Float64Array(3);
 const rowsRec = new Float64Array(2);
 const adamRec = new Float64Array(8);
+const epilogueRec = new Float64Array(5);
+
+// Codes must match FusedActivation / FusedPool in native/core/conv2d_fused.h.
+const ACTIVATION_CODES: Record<string, number> = {
+  none: 0,
+  relu: 1,
+  leakyRelu: 2,
+  sigmoid: 3,
+  tanh: 4,
+};
+const POOL_CODES: Record<string, number> = { max: 1, avg: 2 };
 
 function requireObject(fn: string, name: string, what: string, v: unknown): void {
   if (typeof v !== 'object' || v === null) {
@@ -220,6 +233,29 @@ function poolRecord(fn: string, g: Pool2dGeometry): Geo {
   return r;
 }
 
+function layoutCode(layout: unknown): number {
+  if (layout === undefined || layout === 'nchw') return 0;
+  return layout === 'nhwc' ? 1 : NaN;
+}
+
+// Field order must match kEpilogueFields in native/binding/kernels_binding.cc. An unknown
+// activation or pool kind becomes NaN, which the addon rejects naming the field.
+function epilogueRecord(fn: string, e: ConvEpilogue): Geo {
+  requireObject(fn, 'e', 'ConvEpilogue', e);
+  const r = epilogueRec;
+  r[0] = Object.hasOwn(ACTIVATION_CODES, e.activation) ? ACTIVATION_CODES[e.activation] : NaN;
+  r[1] = e.activation === 'leakyRelu' ? e.negativeSlope : 0;
+  if (e.pool === null || e.pool === undefined) {
+    r[2] = 0;
+  } else {
+    requireObject(fn, 'e.pool', '{ kind, g }', e.pool);
+    r[2] = Object.hasOwn(POOL_CODES, e.pool.kind) ? POOL_CODES[e.pool.kind] : NaN;
+  }
+  r[3] = layoutCode(e.inputLayout);
+  r[4] = layoutCode(e.outputLayout);
+  return r;
+}
+
 function biasRecord(fn: string, g: BiasGeometry): Geo {
   requireObject(fn, 'g', 'BiasGeometry', g);
   biasRec[0] = g.outer;
@@ -263,6 +299,11 @@ function wrapKernels(a: Addon): Kernels {
     name: 'native',
     gemm: (p, x, w, c) => a.gemm(gemmRecord(p), x, w, c),
     conv2d: (g, x, w, bias, y) => a.conv2d(convRecord('conv2d', g), x, w, bias, y),
+    conv2dFused: (g, x, w, bias, e, y) => {
+      const er = epilogueRecord('conv2dFused', e);
+      const pg = er[2] === 0 ? null : poolRecord('conv2dFused', e.pool!.g);
+      a.conv2dFused(convRecord('conv2dFused', g), x, w, bias, er, pg, y);
+    },
     conv2dBackwardInput: (g, dy, w, dx) =>
       a.conv2dBackwardInput(convRecord('conv2dBackwardInput', g), dy, w, dx),
     conv2dBackwardWeight: (g, x, dy, dw, dbias) =>

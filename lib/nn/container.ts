@@ -1,5 +1,8 @@
 /** Containers: Sequential (a chain of modules) and ModuleList (a list of modules, no forward). */
 import type { Tensor } from '../tensor.js';
+import { kernels } from '../backend/index.js';
+import type { TensorLayout } from '../backend/kernels.js';
+import { fusesAt, nchwFromNhwc, runFusedConv, type FusedOutput } from './inference-fusion.js';
 import { Module } from './module.js';
 
 function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
@@ -39,6 +42,11 @@ function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
 export class Sequential extends Module {
   readonly [index: number]: Module;
 
+  // Outputs of fused runs that only the next fused run reads (channels-last, see
+  // ./inference-fusion.ts), reused across calls: two, as a run reads one while it writes the
+  // other; fresh arrays of that size would cost page faults on every call.
+  private readonly fusionBuffers: Float32Array[] = [];
+
   constructor(...modules: Module[] | [Record<string, Module> | Map<string, Module>]) {
     super();
     for (const [name, m] of toModuleEntries('Sequential', modules)) this.registerModule(name, m);
@@ -75,9 +83,38 @@ export class Sequential extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    const children = this.children();
     let y = x;
-    for (const m of this.children()) y = (m.call as (...a: Tensor[]) => Tensor)(y);
-    return y;
+    let layout: TensorLayout = 'nchw';
+    let slot = 0;
+    const output = (size: number, next: number): FusedOutput => {
+      if (!fusesAt(children, next)) return { data: new Float32Array(size), layout: 'nchw' };
+      slot ^= 1;
+      let b = this.fusionBuffers[slot];
+      if (b === undefined || b.length !== size)
+        b = this.fusionBuffers[slot] = new Float32Array(size);
+      // The TS kernels compute in NCHW: a channels-last hand-over would only add transposes.
+      return { data: b, layout: kernels().name === 'native' ? 'nhwc' : 'nchw' };
+    };
+    for (let i = 0; i < children.length;) {
+      // Inference: conv -> activation -> pool runs as one kernel (./inference-fusion.ts).
+      const fused: ReturnType<typeof runFusedConv> = children[i].training
+        ? null
+        : runFusedConv(children, i, y, output, layout);
+      if (fused !== null) {
+        y = fused.y;
+        layout = fused.layout;
+        i = fused.next;
+        continue;
+      }
+      if (layout === 'nhwc') {
+        y = nchwFromNhwc(y);
+        layout = 'nchw';
+      }
+      y = (children[i].call as (...a: Tensor[]) => Tensor)(y);
+      i++;
+    }
+    return layout === 'nhwc' ? nchwFromNhwc(y) : y;
   }
 }
 

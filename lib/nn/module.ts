@@ -119,6 +119,11 @@ export abstract class Module {
     };
   }
 
+  /** Whether any forward hook is registered (a fused inference path must then not skip call()). */
+  hasForwardHooks(): boolean {
+    return this.forwardHooks.size > 0;
+  }
+
   /** The class name, used in messages, toString() and summary(). */
   get typeName(): string {
     return this.constructor.name;

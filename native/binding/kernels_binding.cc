@@ -8,6 +8,7 @@
 #include "../core/batch_norm.h"
 #include "../core/bias_add.h"
 #include "../core/conv2d.h"
+#include "../core/conv2d_fused.h"
 #include "../core/elementwise.h"
 #include "../core/gemm.h"
 #include "../core/pool2d.h"
@@ -44,6 +45,14 @@ constexpr FieldSpec kPoolFields[] = {
     {"outHeight", 1, kMaxInt, true}, {"outWidth", 1, kMaxInt, true},
     {"countIncludePad", 0, 1, true},
 };
+// What follows a fused convolution (lib/backend/kernels.ts ConvEpilogue): the activation code
+// (none, relu, leakyRelu, sigmoid, tanh), leaky ReLU's slope, the pooling code (none, max, avg),
+// then whether the input and the output are channels-last (NHWC).
+constexpr FieldSpec kEpilogueFields[] = {{"activation", 0, 4, true},
+                                         {"negativeSlope", 0, 0, false},
+                                         {"pool", 0, 2, true},
+                                         {"inputLayout", 0, 1, true},
+                                         {"outputLayout", 0, 1, true}};
 constexpr FieldSpec kBiasFields[] = {
     {"outer", 0, kMaxInt, true}, {"channels", 0, kMaxInt, true}, {"inner", 0, kMaxInt, true}};
 constexpr FieldSpec kRowsFields[] = {{"rows", 0, kMaxInt, true}, {"cols", 0, kMaxInt, true}};
@@ -67,19 +76,19 @@ std::string str(int64_t v) { return std::to_string(v); }
 // floor((in + 2 * pad - dilation * (kernel - 1) - 1) / stride) + 1.
 void check_output_size(Napi::Env env, const char* fn, const char* axis, int64_t in, int64_t kernel,
                        int64_t stride, int64_t pad, int64_t dilation, int64_t out,
-                       bool has_dilation) {
+                       bool has_dilation, const std::string& g = "g") {
   const int64_t span = in + 2 * pad - dilation * (kernel - 1) - 1;
   const std::string a = axis;
   if (span < 0) {
-    throw_range_error(env, std::string(fn) + ": g.kernel" + a + " " + str(kernel) +
+    throw_range_error(env, std::string(fn) + ": " + g + ".kernel" + a + " " + str(kernel) +
                                (has_dilation ? " (dilation " + str(dilation) + ")" : "") +
-                               " does not fit g.in" + (a == "H" ? "Height " : "Width ") + str(in) +
-                               " with padding " + str(pad));
+                               " does not fit " + g + ".in" + (a == "H" ? "Height " : "Width ") +
+                               str(in) + " with padding " + str(pad));
   }
   const int64_t expected = span / stride + 1;
   if (out != expected) {
     const std::string dim = a == "H" ? "Height" : "Width";
-    throw_range_error(env, std::string(fn) + ": g.out" + dim + " must be " + str(expected) +
+    throw_range_error(env, std::string(fn) + ": " + g + ".out" + dim + " must be " + str(expected) +
                                " (from in" + dim + ", kernel" + a + ", stride" + a + ", pad" + a +
                                (has_dilation ? ", dilation" + a : "") + "), got " + str(out));
   }
@@ -122,9 +131,10 @@ const char kXFormula[] = "N*C*H*W";
 const char kWFormula[] = "O*C/groups*KH*KW";
 const char kYFormula[] = "N*O*OH*OW";
 
-Pool2dShape pool_shape(const Napi::CallbackInfo& info, const char* fn) {
+Pool2dShape pool_shape(const Napi::CallbackInfo& info, const char* fn, size_t index = 0,
+                       const char* name = "g") {
   double f[count_of(kPoolFields)];
-  read_fields(info, 0, fn, "g", kPoolFields, count_of(kPoolFields), f);
+  read_fields(info, index, fn, name, kPoolFields, count_of(kPoolFields), f);
   Pool2dShape s;
   int64_t* dst[] = {&s.batch,    &s.channels, &s.in_height,  &s.in_width,
                     &s.kernel_h, &s.kernel_w, &s.stride_h,   &s.stride_w,
@@ -139,9 +149,9 @@ Pool2dShape pool_shape(const Napi::CallbackInfo& info, const char* fn) {
                                str(s.kernel_w));
   }
   check_output_size(env, fn, "H", s.in_height, s.kernel_h, s.stride_h, s.pad_h, 1, s.out_height,
-                    false);
+                    false, name);
   check_output_size(env, fn, "W", s.in_width, s.kernel_w, s.stride_w, s.pad_w, 1, s.out_width,
-                    false);
+                    false, name);
   return s;
 }
 
@@ -193,6 +203,48 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     if (bias.data != nullptr) expect_length(env, bias, double(s.out_channels), fn, "bias", "O");
     expect_length(env, y, y_count(s), fn, "y", kYFormula);
     conv2d_forward(s, x.data, w.data, bias.data, y.data);
+    return env.Undefined();
+  });
+}
+
+Napi::Value Conv2dFused(const Napi::CallbackInfo& info) {
+  const char* fn = "conv2dFused";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const Conv2dShape s = conv_shape(info, fn);
+    const Span<float> x = float32_arg(info, 1, fn, "x");
+    const Span<float> w = float32_arg(info, 2, fn, "w");
+    const Span<float> bias = float32_arg(info, 3, fn, "bias", true);
+    double f[count_of(kEpilogueFields)];
+    read_fields(info, 4, fn, "e", kEpilogueFields, count_of(kEpilogueFields), f);
+    ConvEpilogue e;
+    e.activation = static_cast<FusedActivation>(int(f[0]));
+    e.slope = float(f[1]);
+    e.pool = static_cast<FusedPool>(int(f[2]));
+    e.input_nhwc = f[3] != 0.0;
+    e.output_nhwc = f[4] != 0.0;
+    double out = y_count(s);
+    const char* out_formula = kYFormula;
+    if (e.pool != FusedPool::kNone) {
+      e.pool_shape = pool_shape(info, fn, 5, "e.pool.g");
+      const Pool2dShape& ps = e.pool_shape;
+      if (ps.batch != s.batch || ps.channels != s.out_channels || ps.in_height != s.out_height ||
+          ps.in_width != s.out_width) {
+        throw_range_error(env, std::string(fn) + ": e.pool.g must pool the convolution's output [" +
+                                   str(s.batch) + ", " + str(s.out_channels) + ", " +
+                                   str(s.out_height) + ", " + str(s.out_width) + "], got [" +
+                                   str(ps.batch) + ", " + str(ps.channels) + ", " +
+                                   str(ps.in_height) + ", " + str(ps.in_width) + "]");
+      }
+      out = pool_out_count(ps);
+      out_formula = "N*O*PH*PW";
+    }
+    const Span<float> y = float32_arg(info, 6, fn, "y");
+    expect_length(env, x, x_count(s), fn, "x", kXFormula);
+    expect_length(env, w, w_count(s), fn, "w", kWFormula);
+    if (bias.data != nullptr) expect_length(env, bias, double(s.out_channels), fn, "bias", "O");
+    expect_length(env, y, out, fn, "y", out_formula);
+    conv2d_fused_forward(s, x.data, w.data, bias.data, e, y.data);
     return env.Undefined();
   });
 }
@@ -685,6 +737,7 @@ void export_kernels(Napi::Env env, Napi::Object exports) {
   const Entry entries[] = {
       {"gemm", Gemm},
       {"conv2d", Conv2d},
+      {"conv2dFused", Conv2dFused},
       {"conv2dBackwardInput", Conv2dBackwardInput},
       {"conv2dBackwardWeight", Conv2dBackwardWeight},
       {"maxPool2d", MaxPool2d},

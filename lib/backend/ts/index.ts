@@ -19,6 +19,7 @@ import {
   tanh,
   tanhBackward,
 } from './elementwise.js';
+import { conv2dFused } from './fused.js';
 import { gemm } from './gemm.js';
 import {
   avgPool2d,
@@ -34,6 +35,7 @@ export const tsKernels: Kernels = Object.freeze({
   name: 'ts',
   gemm,
   conv2d,
+  conv2dFused,
   conv2dBackwardInput,
   conv2dBackwardWeight,
   maxPool2d,
