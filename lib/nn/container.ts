@@ -1,5 +1,6 @@
 /** Containers: Sequential (a chain of modules) and ModuleList (a list of modules, no forward). */
 import type { Tensor } from '../tensor.js';
+import { uninitializedFloat32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import type { TensorLayout } from '../backend/kernels.js';
 import { fusesAt, nchwFromNhwc, runFusedConv, type FusedOutput } from './inference-fusion.js';
@@ -88,7 +89,7 @@ export class Sequential extends Module {
     let layout: TensorLayout = 'nchw';
     let slot = 0;
     const output = (size: number, next: number): FusedOutput => {
-      if (!fusesAt(children, next)) return { data: new Float32Array(size), layout: 'nchw' };
+      if (!fusesAt(children, next)) return { data: uninitializedFloat32(size), layout: 'nchw' };
       slot ^= 1;
       let b = this.fusionBuffers[slot];
       if (b === undefined || b.length !== size)

@@ -8,6 +8,7 @@
  */
 import { isGradEnabled } from '../autograd/engine.js';
 import { conv2dGeometry, pool2dGeometry } from '../backend/geometry.js';
+import { uninitializedFloat32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import type { ConvEpilogue, FusedActivation, TensorLayout } from '../backend/kernels.js';
 import { Tensor } from '../tensor.js';
@@ -73,7 +74,7 @@ export function runFusedConv(
   i: number,
   x: unknown,
   output: (size: number, next: number) => FusedOutput = (size) => ({
-    data: new Float32Array(size),
+    data: uninitializedFloat32(size),
     layout: 'nchw',
   }),
   inputLayout: TensorLayout = 'nchw',
@@ -150,7 +151,7 @@ export interface FusedOutput {
 export function nchwFromNhwc(t: Tensor): Tensor {
   const [n, c, h, w] = t.shape;
   const src = t.data as Float32Array;
-  const dst = new Float32Array(src.length);
+  const dst = uninitializedFloat32(src.length);
   const p = h * w;
   for (let i = 0; i < n; i++) {
     const base = i * c * p;
