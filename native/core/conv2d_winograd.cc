@@ -1,0 +1,450 @@
+#include "conv2d_winograd.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+#include "gemm.h"
+#include "reduce.h"
+#include "scratch_arena.h"
+#include "thread_pool.h"
+
+namespace convnet {
+namespace {
+
+// Tiles (or weight pairs) transformed together: the transforms loop over lanes innermost, so
+// the compiler vectorizes them across tiles without any intrinsics.
+constexpr int kLanes = 8;
+
+// Floats of transformed tiles (V and M, or V and the dy transform) per block: a block's GEMM
+// operands should stay in the shared L3, and blocks are not made smaller than kMinBlockTiles
+// (the GEMMs' n or k) however many channels there are.
+constexpr int64_t kBlockFloats = int64_t{1} << 20;
+constexpr int64_t kMinBlockTiles = 64;
+
+std::atomic<ConvAlgo> g_conv_algo{ConvAlgo::kAuto};
+
+using Transform1d = void (*)(const float* in, int64_t in_stride, float* out, int64_t out_stride);
+
+// F(4x4, 3x3) with interpolation points 0, 1, -1, 2, -2 and infinity. Each 1-D transform maps
+// kLanes columns at once: entry r of lane l is at [r * stride + l].
+struct F4x4 {
+  static constexpr int kM = 4;
+  static constexpr int kAlpha = 6;
+
+  // B^T d
+  static void input(const float* d, int64_t ds, float* o, int64_t os) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float d0 = d[l], d1 = d[ds + l], d2 = d[2 * ds + l], d3 = d[3 * ds + l],
+                  d4 = d[4 * ds + l], d5 = d[5 * ds + l];
+      o[l] = 4.0f * d0 - 5.0f * d2 + d4;
+      o[os + l] = (d3 + d4) - 4.0f * (d1 + d2);
+      o[2 * os + l] = (d4 - d3) + 4.0f * (d1 - d2);
+      o[3 * os + l] = (d4 - d2) + 2.0f * (d3 - d1);
+      o[4 * os + l] = (d4 - d2) - 2.0f * (d3 - d1);
+      o[5 * os + l] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+  }
+  // A^T m
+  static void output(const float* m, int64_t ms, float* o, int64_t os) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float m0 = m[l], m1 = m[ms + l], m2 = m[2 * ms + l], m3 = m[3 * ms + l],
+                  m4 = m[4 * ms + l], m5 = m[5 * ms + l];
+      const float a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4;
+      o[l] = m0 + a + c;
+      o[os + l] = b + 2.0f * e;
+      o[2 * os + l] = a + 4.0f * c;
+      o[3 * os + l] = b + 8.0f * e + m5;
+    }
+  }
+  // A y: the adjoint of output(), for the weight gradient.
+  static void output_adjoint(const float* y, int64_t ys, float* z, int64_t zs) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float y0 = y[l], y1 = y[ys + l], y2 = y[2 * ys + l], y3 = y[3 * ys + l];
+      const float even1 = y0 + y2, odd1 = y1 + y3, even2 = y0 + 4.0f * y2,
+                  odd2 = 2.0f * y1 + 8.0f * y3;
+      z[l] = y0;
+      z[zs + l] = even1 + odd1;
+      z[2 * zs + l] = even1 - odd1;
+      z[3 * zs + l] = even2 + odd2;
+      z[4 * zs + l] = even2 - odd2;
+      z[5 * zs + l] = y3;
+    }
+  }
+  // G g
+  static void weight(const float* g, int64_t gs, float* u, int64_t us) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float g0 = g[l], g1 = g[gs + l], g2 = g[2 * gs + l];
+      const float even = g0 + g2;
+      u[l] = 0.25f * g0;
+      u[us + l] = (-1.0f / 6.0f) * (even + g1);
+      u[2 * us + l] = (-1.0f / 6.0f) * (even - g1);
+      u[3 * us + l] = (1.0f / 24.0f) * g0 + (1.0f / 12.0f) * g1 + (1.0f / 6.0f) * g2;
+      u[4 * us + l] = (1.0f / 24.0f) * g0 - (1.0f / 12.0f) * g1 + (1.0f / 6.0f) * g2;
+      u[5 * us + l] = g2;
+    }
+  }
+  // G^T u: the adjoint of weight().
+  static void weight_adjoint(const float* u, int64_t us, float* g, int64_t gs) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float u0 = u[l], u1 = u[us + l], u2 = u[2 * us + l], u3 = u[3 * us + l],
+                  u4 = u[4 * us + l], u5 = u[5 * us + l];
+      const float s12 = u1 + u2, d12 = u2 - u1, s34 = u3 + u4, d34 = u3 - u4;
+      g[l] = 0.25f * u0 - (1.0f / 6.0f) * s12 + (1.0f / 24.0f) * s34;
+      g[gs + l] = (1.0f / 6.0f) * d12 + (1.0f / 12.0f) * d34;
+      g[2 * gs + l] = (-1.0f / 6.0f) * s12 + (1.0f / 6.0f) * s34 + u5;
+    }
+  }
+};
+
+// Applies F (S entries to R) along both axes of an S x S grid of lane vectors, giving R x R.
+template <int S, int R, Transform1d F>
+inline void transform_2d(const float* in, float* out) {
+  float tmp[R * S * kLanes];
+  for (int j = 0; j < S; ++j) F(in + j * kLanes, S * kLanes, tmp + j * kLanes, S * kLanes);
+  for (int i = 0; i < R; ++i) F(tmp + i * S * kLanes, kLanes, out + i * R * kLanes, kLanes);
+}
+
+// One Winograd convolution: y[N, out_c, out_h, out_w] from x[N, in_c, in_h, in_w], where output
+// pixel (oh, ow) reads input rows oh - pad_h .. oh - pad_h + 2 (zero outside).
+struct Geometry {
+  int64_t batch, in_c, in_h, in_w, out_c, out_h, out_w, pad_h, pad_w;
+  int64_t tiles_w, tiles_per_image, tiles;
+};
+
+template <class W>
+Geometry make_geometry(int64_t batch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t out_c,
+                       int64_t out_h, int64_t out_w, int64_t pad_h, int64_t pad_w) {
+  Geometry g{batch, in_c, in_h, in_w, out_c, out_h, out_w, pad_h, pad_w, 0, 0, 0};
+  const int64_t tiles_h = (out_h + W::kM - 1) / W::kM;
+  g.tiles_w = (out_w + W::kM - 1) / W::kM;
+  g.tiles_per_image = tiles_h * g.tiles_w;
+  g.tiles = batch * g.tiles_per_image;
+  return g;
+}
+
+// Where kLanes consecutive tiles start: image and output row/column of each tile's corner.
+struct LaneTiles {
+  int count;
+  int64_t image[kLanes], row[kLanes], col[kLanes];
+};
+
+template <class W>
+LaneTiles lane_tiles(const Geometry& g, int64_t t0, int64_t t_end) {
+  LaneTiles lt;
+  lt.count = int(std::min<int64_t>(kLanes, t_end - t0));
+  for (int l = 0; l < lt.count; ++l) {
+    const int64_t t = t0 + l, r = t % g.tiles_per_image;
+    lt.image[l] = t / g.tiles_per_image;
+    lt.row[l] = (r / g.tiles_w) * W::kM;
+    lt.col[l] = (r % g.tiles_w) * W::kM;
+  }
+  return lt;
+}
+
+// Copies a size x size window of plane (h x w) at (r0, c0) into lane l of d, zero outside.
+template <int Size>
+inline void gather_window(const float* plane, int64_t h, int64_t w, int64_t r0, int64_t c0,
+                          float* d, int l) {
+  if (r0 >= 0 && c0 >= 0 && r0 + Size <= h && c0 + Size <= w) {
+    const float* src = plane + r0 * w + c0;
+    for (int i = 0; i < Size; ++i) {
+      for (int j = 0; j < Size; ++j) d[(i * Size + j) * kLanes + l] = src[i * w + j];
+    }
+    return;
+  }
+  for (int i = 0; i < Size; ++i) {
+    const int64_t r = r0 + i;
+    const bool row_in = r >= 0 && r < h;
+    for (int j = 0; j < Size; ++j) {
+      const int64_t c = c0 + j;
+      d[(i * Size + j) * kLanes + l] = row_in && c >= 0 && c < w ? plane[r * w + c] : 0.0f;
+    }
+  }
+}
+
+// v[e][c][tile - t0] (row stride ld) = B^T d B for the input tiles t0 .. t_end of every channel.
+template <class W>
+void transform_input_tiles(const Geometry& g, const float* x, int64_t t0, int64_t t_end,
+                           float* v, int64_t ld) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  const int64_t plane_size = g.in_h * g.in_w;
+  float d[kE * kLanes], out[kE * kLanes];
+  std::fill(d, d + kE * kLanes, 0.0f);  // lanes past the last tile stay zero
+  for (int64_t c = 0; c < g.in_c; ++c) {
+    for (int l = 0; l < lt.count; ++l) {
+      const float* plane = x + (lt.image[l] * g.in_c + c) * plane_size;
+      gather_window<kA>(plane, g.in_h, g.in_w, lt.row[l] - g.pad_h, lt.col[l] - g.pad_w, d, l);
+    }
+    transform_2d<kA, kA, W::input>(d, out);
+    for (int e = 0; e < kE; ++e) {
+      float* dst = v + (e * g.in_c + c) * ld;
+      for (int l = 0; l < kLanes; ++l) dst[l] = out[e * kLanes + l];
+    }
+  }
+}
+
+// z[e][o][tile - t0] (row stride ld) = A y A^T for the output-gradient tiles t0 .. t_end.
+template <class W>
+void transform_output_grad_tiles(const Geometry& g, const float* dy, int64_t t0, int64_t t_end,
+                                 float* z, int64_t ld) {
+  constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  const int64_t plane_size = g.out_h * g.out_w;
+  float d[kM * kM * kLanes], out[kE * kLanes];
+  std::fill(d, d + kM * kM * kLanes, 0.0f);
+  for (int64_t o = 0; o < g.out_c; ++o) {
+    for (int l = 0; l < lt.count; ++l) {
+      const float* plane = dy + (lt.image[l] * g.out_c + o) * plane_size;
+      gather_window<kM>(plane, g.out_h, g.out_w, lt.row[l], lt.col[l], d, l);
+    }
+    transform_2d<kM, kA, W::output_adjoint>(d, out);
+    for (int e = 0; e < kE; ++e) {
+      float* dst = z + (e * g.out_c + o) * ld;
+      for (int l = 0; l < kLanes; ++l) dst[l] = out[e * kLanes + l];
+    }
+  }
+}
+
+// y tiles t0 .. t_end = A^T m A (+ bias), from m[e][o][tile - t0] (row stride ld).
+template <class W>
+void transform_output_tiles(const Geometry& g, const float* m, const float* bias, int64_t t0,
+                            int64_t t_end, float* y, int64_t ld) {
+  constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  const int64_t plane_size = g.out_h * g.out_w;
+  float in[kE * kLanes], out[kM * kM * kLanes];
+  for (int64_t o = 0; o < g.out_c; ++o) {
+    for (int e = 0; e < kE; ++e) {
+      const float* src = m + (e * g.out_c + o) * ld;
+      for (int l = 0; l < kLanes; ++l) in[e * kLanes + l] = src[l];
+    }
+    transform_2d<kA, kM, W::output>(in, out);
+    const float b = bias != nullptr ? bias[o] : 0.0f;
+    for (int l = 0; l < lt.count; ++l) {
+      float* plane = y + (lt.image[l] * g.out_c + o) * plane_size;
+      const int rows = int(std::min<int64_t>(kM, g.out_h - lt.row[l]));
+      const int cols = int(std::min<int64_t>(kM, g.out_w - lt.col[l]));
+      for (int i = 0; i < rows; ++i) {
+        float* dst = plane + (lt.row[l] + i) * g.out_w + lt.col[l];
+        for (int j = 0; j < cols; ++j) dst[j] = out[(i * kM + j) * kLanes + l] + b;
+      }
+    }
+  }
+}
+
+// u[e][r][q] = G g G^T for the 3x3 kernels at w + r * row_stride + q * col_stride (rows x cols
+// of them), each read rotated by 180 degrees when flip is set.
+template <class W>
+void transform_weights(const float* w, int64_t rows, int64_t cols, int64_t row_stride,
+                       int64_t col_stride, bool flip, float* u) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  parallel_range(rows, 1, [&](int64_t r_begin, int64_t r_end) {
+    float g[9 * kLanes], out[kE * kLanes];
+    for (int64_t r = r_begin; r < r_end; ++r) {
+      for (int64_t q0 = 0; q0 < cols; q0 += kLanes) {
+        const int n = int(std::min<int64_t>(kLanes, cols - q0));
+        for (int l = 0; l < kLanes; ++l) {
+          const float* src = w + r * row_stride + (q0 + std::min(l, n - 1)) * col_stride;
+          for (int k = 0; k < 9; ++k) g[k * kLanes + l] = src[flip ? 8 - k : k];
+        }
+        transform_2d<3, kA, W::weight>(g, out);
+        for (int e = 0; e < kE; ++e) {
+          float* dst = u + (e * rows + r) * cols + q0;
+          for (int l = 0; l < n; ++l) dst[l] = out[e * kLanes + l];
+        }
+      }
+    }
+  });
+}
+
+// Tiles per block: as many as fit kBlockFloats with `channels` rows per element, a multiple of
+// kLanes, at least kMinBlockTiles, at most the tiles there are.
+template <class W>
+int64_t block_tiles(const Geometry& g, int64_t channels) {
+  constexpr int64_t kE = W::kAlpha * W::kAlpha;
+  const int64_t fit = kBlockFloats / (kE * channels) / kLanes * kLanes;
+  const int64_t all = (g.tiles + kLanes - 1) / kLanes * kLanes;
+  return std::min(all, std::max(kMinBlockTiles, fit));
+}
+
+// Runs fn(t0, t_end) over the lane groups of tiles [b0, b1), spread over the pool.
+template <class Fn>
+void for_each_lane_group(int64_t b0, int64_t b1, Fn fn) {
+  const int64_t groups = (b1 - b0 + kLanes - 1) / kLanes;
+  ThreadPool::global().parallel_for(groups, [&](int64_t i, int) {
+    const int64_t t0 = b0 + i * kLanes;
+    fn(t0, std::min(b1, t0 + kLanes));
+  });
+}
+
+// y = winograd convolution of x with transformed weights u[e][out_c][in_c], plus bias.
+template <class W>
+void winograd_convolve(const Geometry& g, const float* x, const float* u, const float* bias,
+                       float* y) {
+  constexpr int64_t kE = W::kAlpha * W::kAlpha;
+  const int64_t block = block_tiles<W>(g, g.in_c + g.out_c);
+  ScratchArena::Scope scope;
+  float* v = ScratchArena::local().allocate_floats(kE * g.in_c * block);
+  float* m = ScratchArena::local().allocate_floats(kE * g.out_c * block);
+  ThreadPool& pool = ThreadPool::global();
+  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
+    const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
+    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      transform_input_tiles<W>(g, x, t0, t1, v + (t0 - b0), block);
+    });
+    pool.parallel_for(kE, [&](int64_t e, int) {
+      gemm(false, false, g.out_c, n, g.in_c, 1.0f, u + e * g.out_c * g.in_c, g.in_c,
+           v + e * g.in_c * block, block, 0.0f, m + e * g.out_c * block, block);
+    });
+    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, block);
+    });
+  }
+}
+
+// Whether the cost rule sends a supported shape to Winograd: the transforms cost per tile about
+// as much as a GEMM over a few channels, so narrow layers (a first layer's 1 or 3 inputs) stay
+// on the direct path.
+bool winograd_pays(int64_t in_c, int64_t out_c) { return in_c >= 16 && out_c >= 16; }
+
+bool use_winograd(const Conv2dShape& s, int64_t gemm_k, int64_t gemm_m) {
+  if (!conv2d_winograd_supported(s) || s.batch == 0 || s.out_height <= 0 || s.out_width <= 0) {
+    return false;
+  }
+  switch (conv_algo()) {
+    case ConvAlgo::kDirect:
+      return false;
+    case ConvAlgo::kWinograd:
+      return true;
+    case ConvAlgo::kAuto:
+      break;
+  }
+  return winograd_pays(gemm_k, gemm_m);
+}
+
+using Tile = F4x4;
+
+}  // namespace
+
+const char* conv_algo_name(ConvAlgo algo) {
+  switch (algo) {
+    case ConvAlgo::kDirect:
+      return "direct";
+    case ConvAlgo::kWinograd:
+      return "winograd";
+    case ConvAlgo::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+std::optional<ConvAlgo> parse_conv_algo(std::string_view name) {
+  for (ConvAlgo a : {ConvAlgo::kAuto, ConvAlgo::kDirect, ConvAlgo::kWinograd}) {
+    if (name == conv_algo_name(a)) return a;
+  }
+  return std::nullopt;
+}
+
+ConvAlgo conv_algo() { return g_conv_algo.load(std::memory_order_relaxed); }
+void set_conv_algo(ConvAlgo algo) { g_conv_algo.store(algo, std::memory_order_relaxed); }
+
+bool conv2d_winograd_supported(const Conv2dShape& s) {
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.dilation_h == 1 && s.dilation_w == 1 && s.groups == 1;
+}
+
+bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,
+                             const float* bias, float* y) {
+  if (!use_winograd(s, s.in_channels, s.out_channels) || s.in_channels == 0) return false;
+  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
+  const Geometry g =
+      make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
+                          s.out_height, s.out_width, s.pad_h, s.pad_w);
+  ScratchArena::Scope scope;
+  float* u = ScratchArena::local().allocate_floats(kE * g.out_c * g.in_c);
+  transform_weights<Tile>(w, g.out_c, g.in_c, g.in_c * 9, 9, false, u);
+  winograd_convolve<Tile>(g, x, u, bias, y);
+  return true;
+}
+
+// For stride 1 the input gradient is the convolution of dy with each kernel rotated by 180
+// degrees and in/out channels swapped, padded by 2 - pad (negative: cropped).
+bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const float* w,
+                                    float* dx) {
+  if (!use_winograd(s, s.out_channels, s.in_channels) || s.in_channels == 0 ||
+      s.out_channels == 0) {
+    return false;
+  }
+  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
+  const Geometry g =
+      make_geometry<Tile>(s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels,
+                          s.in_height, s.in_width, 2 - s.pad_h, 2 - s.pad_w);
+  ScratchArena::Scope scope;
+  float* u = ScratchArena::local().allocate_floats(kE * g.out_c * g.in_c);
+  transform_weights<Tile>(w, s.in_channels, s.out_channels, 9, s.in_channels * 9, true, u);
+  winograd_convolve<Tile>(g, dy, u, nullptr, dx);
+  return true;
+}
+
+// dw = G^T (sum over tiles of (A dy A^T) x (B^T x B)) G per (out, in) pair: per element, one
+// GEMM out_c x in_c over the tiles, accumulated block by block.
+bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const float* dy,
+                                     float* dw, float* dbias) {
+  if (!use_winograd(s, s.out_channels, s.in_channels) || s.in_channels == 0 ||
+      s.out_channels == 0) {
+    return false;
+  }
+  constexpr int kA = Tile::kAlpha;
+  constexpr int64_t kE = kA * kA;
+  const Geometry g =
+      make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
+                          s.out_height, s.out_width, s.pad_h, s.pad_w);
+  const int64_t block = block_tiles<Tile>(g, g.in_c + g.out_c);
+  ScratchArena::Scope scope;
+  float* v = ScratchArena::local().allocate_floats(kE * g.in_c * block);
+  float* z = ScratchArena::local().allocate_floats(kE * g.out_c * block);
+  float* du = ScratchArena::local().allocate_floats(kE * g.out_c * g.in_c);
+  ThreadPool& pool = ThreadPool::global();
+  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
+    const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
+    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      transform_input_tiles<Tile>(g, x, t0, t1, v + (t0 - b0), block);
+      transform_output_grad_tiles<Tile>(g, dy, t0, t1, z + (t0 - b0), block);
+    });
+    const float beta = b0 == 0 ? 0.0f : 1.0f;
+    pool.parallel_for(kE, [&](int64_t e, int) {
+      gemm(false, true, g.out_c, g.in_c, n, 1.0f, z + e * g.out_c * block, block,
+           v + e * g.in_c * block, block, beta, du + e * g.out_c * g.in_c, g.in_c);
+    });
+  }
+  parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
+    float in[kE * kLanes], out[9 * kLanes];
+    std::fill(in, in + kE * kLanes, 0.0f);
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      for (int64_t c0 = 0; c0 < g.in_c; c0 += kLanes) {
+        const int n = int(std::min<int64_t>(kLanes, g.in_c - c0));
+        for (int e = 0; e < kE; ++e) {
+          const float* src = du + (e * g.out_c + o) * g.in_c + c0;
+          for (int l = 0; l < n; ++l) in[e * kLanes + l] = src[l];
+        }
+        transform_2d<kA, 3, Tile::weight_adjoint>(in, out);
+        for (int l = 0; l < n; ++l) {
+          float* dst = dw + (o * g.in_c + c0 + l) * 9;
+          for (int k = 0; k < 9; ++k) dst[k] = out[k * kLanes + l];
+        }
+      }
+    }
+    if (dbias == nullptr) return;
+    const int64_t p = g.out_h * g.out_w;
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      double sum = 0.0;
+      for (int64_t i = 0; i < g.batch; ++i) sum += sum_floats(dy + (i * g.out_c + o) * p, p);
+      dbias[o] = float(sum);
+    }
+  });
+  return true;
+}
+
+}  // namespace convnet
