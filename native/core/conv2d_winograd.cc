@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "gemm.h"
+#include "kernel_config.h"
 #include "reduce.h"
 #include "scratch_arena.h"
 #include "thread_pool.h"
@@ -163,10 +164,51 @@ inline void gather_window(const float* plane, int64_t h, int64_t w, int64_t r0, 
   }
 }
 
-// v[e][c][tile - t0] (row stride ld) = B^T d B for the input tiles t0 .. t_end of every channel.
+// Where the transforms put lane l of channel c of element e: at e * e_stride + c * c_stride +
+// lane[l]. Plain rows (channel-major, tiles contiguous) for gemm(), or the micro-kernel's packed
+// B panels (nr tiles per panel, channels as the depth) so that no GEMM packing is needed.
+struct LaneStore {
+  int64_t e_stride, c_stride;
+  int64_t lane[kLanes];
+  bool contiguous;  // lane[l] == lane[0] + l
+};
+
+LaneStore rows_store(int64_t channels, int64_t ld, int64_t first) {
+  LaneStore st{channels * ld, ld, {}, true};
+  for (int l = 0; l < kLanes; ++l) st.lane[l] = first + l;
+  return st;
+}
+
+// Panels of nr columns, each panel_stride floats (depth rows of nr), `panels` per element.
+LaneStore panel_store(int64_t nr, int64_t panel_stride, int64_t panels, int64_t first) {
+  LaneStore st{panels * panel_stride, nr, {}, true};
+  for (int l = 0; l < kLanes; ++l) {
+    const int64_t t = first + l;
+    st.lane[l] = t / nr * panel_stride + t % nr;
+    st.contiguous = st.contiguous && st.lane[l] == st.lane[0] + l;
+  }
+  return st;
+}
+
+template <int kE>
+inline void store_lanes(const LaneStore& st, const float* out, int64_t c, float* dst) {
+  float* base = dst + c * st.c_stride;
+  if (st.contiguous) {
+    for (int e = 0; e < kE; ++e) {
+      float* d = base + e * st.e_stride + st.lane[0];
+      for (int l = 0; l < kLanes; ++l) d[l] = out[e * kLanes + l];
+    }
+    return;
+  }
+  for (int e = 0; e < kE; ++e) {
+    for (int l = 0; l < kLanes; ++l) base[e * st.e_stride + st.lane[l]] = out[e * kLanes + l];
+  }
+}
+
+// B^T d B for the input tiles t0 .. t_end of every channel, stored through st into v.
 template <class W>
 void transform_input_tiles(const Geometry& g, const float* x, int64_t t0, int64_t t_end,
-                           float* v, int64_t ld) {
+                           const LaneStore& st, float* v) {
   constexpr int kA = W::kAlpha, kE = kA * kA;
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
   const int64_t plane_size = g.in_h * g.in_w;
@@ -178,10 +220,7 @@ void transform_input_tiles(const Geometry& g, const float* x, int64_t t0, int64_
       gather_window<kA>(plane, g.in_h, g.in_w, lt.row[l] - g.pad_h, lt.col[l] - g.pad_w, d, l);
     }
     transform_2d<kA, kA, W::input>(d, out);
-    for (int e = 0; e < kE; ++e) {
-      float* dst = v + (e * g.in_c + c) * ld;
-      for (int l = 0; l < kLanes; ++l) dst[l] = out[e * kLanes + l];
-    }
+    store_lanes<kE>(st, out, c, v);
   }
 }
 
@@ -207,17 +246,18 @@ void transform_output_grad_tiles(const Geometry& g, const float* dy, int64_t t0,
   }
 }
 
-// y tiles t0 .. t_end = A^T m A (+ bias), from m[e][o][tile - t0] (row stride ld).
+// y tiles t0 .. t_end = A^T m A (+ bias), from m[e][o][tile - t0] (m_rows rows of stride ld
+// per element).
 template <class W>
 void transform_output_tiles(const Geometry& g, const float* m, const float* bias, int64_t t0,
-                            int64_t t_end, float* y, int64_t ld) {
+                            int64_t t_end, float* y, int64_t m_rows, int64_t ld) {
   constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
   const int64_t plane_size = g.out_h * g.out_w;
   float in[kE * kLanes], out[kM * kM * kLanes];
   for (int64_t o = 0; o < g.out_c; ++o) {
     for (int e = 0; e < kE; ++e) {
-      const float* src = m + (e * g.out_c + o) * ld;
+      const float* src = m + (e * m_rows + o) * ld;
       for (int l = 0; l < kLanes; ++l) in[e * kLanes + l] = src[l];
     }
     transform_2d<kA, kM, W::output>(in, out);
@@ -234,39 +274,92 @@ void transform_output_tiles(const Geometry& g, const float* m, const float* bias
   }
 }
 
-// u[e][r][q] = G g G^T for the 3x3 kernels at w + r * row_stride + q * col_stride (rows x cols
-// of them), each read rotated by 180 degrees when flip is set.
+// The micro-kernel's view of one element's GEMM M[e] (rows x tiles) = U[e] (rows x depth) *
+// V[e] (depth x tiles): U in mr-row panels and V in nr-tile panels, each panel padded to a
+// whole number of 64-byte lines so every panel starts aligned.
+struct PackedGemm {
+  int64_t mr, nr, kc;
+  int64_t rows, depth;
+  int64_t a_panel, a_panels;  // floats per U panel, panels per element
+  int64_t b_panel;            // floats per V panel
+};
+
+PackedGemm packed_gemm(const KernelConfig& cfg, int64_t rows, int64_t depth) {
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  PackedGemm p;
+  p.mr = cfg.mr;
+  p.nr = cfg.nr;
+  p.kc = std::max(kLine, cfg.kc / kLine * kLine);  // keeps depth chunks' panels aligned
+  p.rows = rows;
+  p.depth = depth;
+  p.a_panel = (p.mr * depth + kLine - 1) / kLine * kLine;
+  p.a_panels = (rows + p.mr - 1) / p.mr;
+  p.b_panel = (p.nr * depth + kLine - 1) / kLine * kLine;
+  return p;
+}
+
+// u (packed A panels, per element) = G g G^T for the 3x3 kernels at w + r * row_stride +
+// q * col_stride (r < rows of the GEMM, q < depth), each rotated by 180 degrees when flip is set.
+// Rows past the last of a panel are zero.
 template <class W>
-void transform_weights(const float* w, int64_t rows, int64_t cols, int64_t row_stride,
+void transform_weights(const PackedGemm& pg, const float* w, int64_t row_stride,
                        int64_t col_stride, bool flip, float* u) {
   constexpr int kA = W::kAlpha, kE = kA * kA;
-  parallel_range(rows, 1, [&](int64_t r_begin, int64_t r_end) {
+  const int64_t e_stride = pg.a_panels * pg.a_panel;
+  parallel_range(pg.a_panels, 1, [&](int64_t p_begin, int64_t p_end) {
     float g[9 * kLanes], out[kE * kLanes];
-    for (int64_t r = r_begin; r < r_end; ++r) {
-      for (int64_t q0 = 0; q0 < cols; q0 += kLanes) {
-        const int n = int(std::min<int64_t>(kLanes, cols - q0));
-        for (int l = 0; l < kLanes; ++l) {
-          const float* src = w + r * row_stride + (q0 + std::min(l, n - 1)) * col_stride;
-          for (int k = 0; k < 9; ++k) g[k * kLanes + l] = src[flip ? 8 - k : k];
-        }
-        transform_2d<3, kA, W::weight>(g, out);
-        for (int e = 0; e < kE; ++e) {
-          float* dst = u + (e * rows + r) * cols + q0;
-          for (int l = 0; l < n; ++l) dst[l] = out[e * kLanes + l];
+    for (int64_t panel = p_begin; panel < p_end; ++panel) {
+      for (int e = 0; e < kE; ++e) {
+        float* dst = u + e * e_stride + panel * pg.a_panel;
+        std::fill(dst, dst + pg.a_panel, 0.0f);
+      }
+      const int64_t r_end = std::min(pg.rows, (panel + 1) * pg.mr);
+      for (int64_t r = panel * pg.mr; r < r_end; ++r) {
+        const int64_t i = r - panel * pg.mr;
+        for (int64_t q0 = 0; q0 < pg.depth; q0 += kLanes) {
+          const int n = int(std::min<int64_t>(kLanes, pg.depth - q0));
+          for (int l = 0; l < kLanes; ++l) {
+            const float* src = w + r * row_stride + (q0 + std::min(l, n - 1)) * col_stride;
+            for (int k = 0; k < 9; ++k) g[k * kLanes + l] = src[flip ? 8 - k : k];
+          }
+          transform_2d<3, kA, W::weight>(g, out);
+          for (int e = 0; e < kE; ++e) {
+            float* dst = u + e * e_stride + panel * pg.a_panel + q0 * pg.mr + i;
+            for (int l = 0; l < n; ++l) dst[l * pg.mr] = out[e * kLanes + l];
+          }
         }
       }
     }
   });
 }
 
+// m (rows x cols, row stride ldc; rows rounded up to mr) = u * v for one element, cols a
+// multiple of nr.
+void packed_element_gemm(const KernelConfig& cfg, const PackedGemm& pg, const float* u,
+                         const float* v, int64_t cols, float* m, int64_t ldc) {
+  for (int64_t panel = 0; panel < pg.a_panels; ++panel) {
+    const float* a = u + panel * pg.a_panel;
+    float* c_rows = m + panel * pg.mr * ldc;
+    for (int64_t k0 = 0; k0 < pg.depth; k0 += pg.kc) {
+      const int64_t kc = std::min(pg.kc, pg.depth - k0);
+      const float beta = k0 == 0 ? 0.0f : 1.0f;
+      for (int64_t j = 0; j < cols; j += pg.nr) {
+        cfg.gemm_ukernel(kc, a + k0 * pg.mr, v + j / pg.nr * pg.b_panel + k0 * pg.nr, c_rows + j,
+                         ldc, 1.0f, beta);
+      }
+    }
+  }
+}
+
 // Tiles per block: as many as fit kBlockFloats with `channels` rows per element, a multiple of
-// kLanes, at least kMinBlockTiles, at most the tiles there are.
+// `unit`, at least kMinBlockTiles, at most the tiles there are.
 template <class W>
-int64_t block_tiles(const Geometry& g, int64_t channels) {
+int64_t block_tiles(const Geometry& g, int64_t channels, int64_t unit) {
   constexpr int64_t kE = W::kAlpha * W::kAlpha;
-  const int64_t fit = kBlockFloats / (kE * channels) / kLanes * kLanes;
-  const int64_t all = (g.tiles + kLanes - 1) / kLanes * kLanes;
-  return std::min(all, std::max(kMinBlockTiles, fit));
+  const int64_t fit = kBlockFloats / (kE * channels) / unit * unit;
+  const int64_t all = (g.tiles + unit - 1) / unit * unit;
+  const int64_t least = (kMinBlockTiles + unit - 1) / unit * unit;
+  return std::min(all, std::max(least, fit));
 }
 
 // Runs fn(t0, t_end) over the lane groups of tiles [b0, b1), spread over the pool.
@@ -279,27 +372,31 @@ void for_each_lane_group(int64_t b0, int64_t b1, Fn fn) {
   });
 }
 
-// y = winograd convolution of x with transformed weights u[e][out_c][in_c], plus bias.
+// y = winograd convolution of x with u (transform_weights' panels for pg), plus bias.
 template <class W>
-void winograd_convolve(const Geometry& g, const float* x, const float* u, const float* bias,
-                       float* y) {
+void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geometry& g,
+                       const float* x, const float* u, const float* bias, float* y) {
   constexpr int64_t kE = W::kAlpha * W::kAlpha;
-  const int64_t block = block_tiles<W>(g, g.in_c + g.out_c);
+  const int64_t unit = std::max<int64_t>(kLanes, pg.nr);  // both divide the other
+  const int64_t block = block_tiles<W>(g, g.in_c + g.out_c, unit);
+  const int64_t b_panels = block / pg.nr, m_rows = pg.a_panels * pg.mr;
   ScratchArena::Scope scope;
-  float* v = ScratchArena::local().allocate_floats(kE * g.in_c * block);
-  float* m = ScratchArena::local().allocate_floats(kE * g.out_c * block);
+  float* v = ScratchArena::local().allocate_floats(kE * b_panels * pg.b_panel);
+  float* m = ScratchArena::local().allocate_floats(kE * m_rows * block);
   ThreadPool& pool = ThreadPool::global();
   for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
-    const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
+    const int64_t b1 = std::min(g.tiles, b0 + block);
+    const int64_t cols = (b1 - b0 + pg.nr - 1) / pg.nr * pg.nr;
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_input_tiles<W>(g, x, t0, t1, v + (t0 - b0), block);
+      const LaneStore st = panel_store(pg.nr, pg.b_panel, b_panels, t0 - b0);
+      transform_input_tiles<W>(g, x, t0, t1, st, v);
     });
     pool.parallel_for(kE, [&](int64_t e, int) {
-      gemm(false, false, g.out_c, n, g.in_c, 1.0f, u + e * g.out_c * g.in_c, g.in_c,
-           v + e * g.in_c * block, block, 0.0f, m + e * g.out_c * block, block);
+      packed_element_gemm(cfg, pg, u + e * pg.a_panels * pg.a_panel, v + e * b_panels * pg.b_panel,
+                          cols, m + e * m_rows * block, block);
     });
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, block);
+      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block);
     });
   }
 }
@@ -362,10 +459,12 @@ bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
   const Geometry g =
       make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
                           s.out_height, s.out_width, s.pad_h, s.pad_w);
+  const KernelConfig& cfg = active_kernel_config();
+  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
   ScratchArena::Scope scope;
-  float* u = ScratchArena::local().allocate_floats(kE * g.out_c * g.in_c);
-  transform_weights<Tile>(w, g.out_c, g.in_c, g.in_c * 9, 9, false, u);
-  winograd_convolve<Tile>(g, x, u, bias, y);
+  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
+  transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u);
+  winograd_convolve<Tile>(cfg, pg, g, x, u, bias, y);
   return true;
 }
 
@@ -381,10 +480,12 @@ bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const
   const Geometry g =
       make_geometry<Tile>(s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels,
                           s.in_height, s.in_width, 2 - s.pad_h, 2 - s.pad_w);
+  const KernelConfig& cfg = active_kernel_config();
+  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
   ScratchArena::Scope scope;
-  float* u = ScratchArena::local().allocate_floats(kE * g.out_c * g.in_c);
-  transform_weights<Tile>(w, s.in_channels, s.out_channels, 9, s.in_channels * 9, true, u);
-  winograd_convolve<Tile>(g, dy, u, nullptr, dx);
+  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
+  transform_weights<Tile>(pg, w, 9, s.in_channels * 9, true, u);
+  winograd_convolve<Tile>(cfg, pg, g, dy, u, nullptr, dx);
   return true;
 }
 
@@ -401,7 +502,7 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   const Geometry g =
       make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
                           s.out_height, s.out_width, s.pad_h, s.pad_w);
-  const int64_t block = block_tiles<Tile>(g, g.in_c + g.out_c);
+  const int64_t block = block_tiles<Tile>(g, g.in_c + g.out_c, kLanes);
   ScratchArena::Scope scope;
   float* v = ScratchArena::local().allocate_floats(kE * g.in_c * block);
   float* z = ScratchArena::local().allocate_floats(kE * g.out_c * block);
@@ -410,7 +511,7 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
     const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_input_tiles<Tile>(g, x, t0, t1, v + (t0 - b0), block);
+      transform_input_tiles<Tile>(g, x, t0, t1, rows_store(g.in_c, block, t0 - b0), v);
       transform_output_grad_tiles<Tile>(g, dy, t0, t1, z + (t0 - b0), block);
     });
     const float beta = b0 == 0 ? 0.0f : 1.0f;
