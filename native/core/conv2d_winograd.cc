@@ -4,7 +4,6 @@
 #include <atomic>
 #include <cstdint>
 
-#include "gemm.h"
 #include "kernel_config.h"
 #include "reduce.h"
 #include "scratch_arena.h"
@@ -143,45 +142,58 @@ LaneTiles lane_tiles(const Geometry& g, int64_t t0, int64_t t_end) {
   return lt;
 }
 
-// Copies a size x size window of plane (h x w) at (r0, c0) into lane l of d, zero outside.
+// The part of a Size x Size window at (r0, c0) that lies inside an h x w plane: rows
+// [i0, i1) and columns [j0, j1) of the window, the first of them at `offset` in the plane. It is
+// the same for every channel of a lane group, so the zeros outside are written once per group.
+struct Window {
+  int i0, i1, j0, j1;
+  int64_t offset;
+};
+
 template <int Size>
-inline void gather_window(const float* plane, int64_t h, int64_t w, int64_t r0, int64_t c0,
-                          float* d, int l) {
-  if (r0 >= 0 && c0 >= 0 && r0 + Size <= h && c0 + Size <= w) {
-    const float* src = plane + r0 * w + c0;
+Window clip_window(int64_t h, int64_t w, int64_t r0, int64_t c0) {
+  auto clip = [](int64_t v) { return int(std::clamp<int64_t>(v, 0, Size)); };
+  Window win;
+  win.i0 = clip(-r0);
+  win.i1 = std::max(win.i0, clip(h - r0));
+  win.j0 = clip(-c0);
+  win.j1 = std::max(win.j0, clip(w - c0));
+  win.offset = (r0 + win.i0) * w + c0 + win.j0;
+  return win;
+}
+
+// Copies the window's inside part from plane (row stride w) into lane l of d.
+template <int Size>
+inline void gather_window(const float* plane, int64_t w, const Window& win, float* d, int l) {
+  const float* src = plane + win.offset;
+  if (win.i0 == 0 && win.i1 == Size && win.j0 == 0 && win.j1 == Size) {
     for (int i = 0; i < Size; ++i) {
       for (int j = 0; j < Size; ++j) d[(i * Size + j) * kLanes + l] = src[i * w + j];
     }
     return;
   }
-  for (int i = 0; i < Size; ++i) {
-    const int64_t r = r0 + i;
-    const bool row_in = r >= 0 && r < h;
-    for (int j = 0; j < Size; ++j) {
-      const int64_t c = c0 + j;
-      d[(i * Size + j) * kLanes + l] = row_in && c >= 0 && c < w ? plane[r * w + c] : 0.0f;
+  for (int i = win.i0; i < win.i1; ++i) {
+    for (int j = win.j0; j < win.j1; ++j) {
+      d[(i * Size + j) * kLanes + l] = src[(i - win.i0) * w + (j - win.j0)];
     }
   }
 }
 
-// Where the transforms put lane l of channel c of element e: at e * e_stride + c * c_stride +
-// lane[l]. Plain rows (channel-major, tiles contiguous) for gemm(), or the micro-kernel's packed
-// B panels (nr tiles per panel, channels as the depth) so that no GEMM packing is needed.
+// Where the transforms put lane l of channel c of element e: at e * e_stride +
+// channel_offset(c) + lane[l], laid out as the micro-kernel's packed panels so that the GEMMs
+// need no packing of their own.
 struct LaneStore {
-  int64_t e_stride, c_stride;
+  int64_t e_stride;
+  int64_t c_div, c_panel, c_unit;  // channel c starts at (c / c_div) * c_panel + c % c_div * c_unit
   int64_t lane[kLanes];
   bool contiguous;  // lane[l] == lane[0] + l
+  int64_t channel_offset(int64_t c) const { return c / c_div * c_panel + c % c_div * c_unit; }
 };
 
-LaneStore rows_store(int64_t channels, int64_t ld, int64_t first) {
-  LaneStore st{channels * ld, ld, {}, true};
-  for (int l = 0; l < kLanes; ++l) st.lane[l] = first + l;
-  return st;
-}
-
-// Panels of nr columns, each panel_stride floats (depth rows of nr), `panels` per element.
+// Panels of nr tiles with the channels as the depth (the forward GEMM's B): each panel is
+// panel_stride floats, `panels` per element.
 LaneStore panel_store(int64_t nr, int64_t panel_stride, int64_t panels, int64_t first) {
-  LaneStore st{panels * panel_stride, nr, {}, true};
+  LaneStore st{panels * panel_stride, 1, nr, 0, {}, true};
   for (int l = 0; l < kLanes; ++l) {
     const int64_t t = first + l;
     st.lane[l] = t / nr * panel_stride + t % nr;
@@ -190,9 +202,16 @@ LaneStore panel_store(int64_t nr, int64_t panel_stride, int64_t panels, int64_t 
   return st;
 }
 
+// Panels of `width` channels with the tiles as the depth (the weight gradient's A and B).
+LaneStore depth_panel_store(int64_t width, int64_t panel_stride, int64_t panels, int64_t first) {
+  LaneStore st{panels * panel_stride, width, panel_stride, 1, {}, width == 1};
+  for (int l = 0; l < kLanes; ++l) st.lane[l] = (first + l) * width;
+  return st;
+}
+
 template <int kE>
 inline void store_lanes(const LaneStore& st, const float* out, int64_t c, float* dst) {
-  float* base = dst + c * st.c_stride;
+  float* base = dst + st.channel_offset(c);
   if (st.contiguous) {
     for (int e = 0; e < kE; ++e) {
       float* d = base + e * st.e_stride + st.lane[0];
@@ -214,35 +233,38 @@ void transform_input_tiles(const Geometry& g, const float* x, int64_t t0, int64_
   const int64_t plane_size = g.in_h * g.in_w;
   float d[kE * kLanes], out[kE * kLanes];
   std::fill(d, d + kE * kLanes, 0.0f);  // lanes past the last tile stay zero
+  Window win[kLanes];
+  for (int l = 0; l < lt.count; ++l) {
+    win[l] = clip_window<kA>(g.in_h, g.in_w, lt.row[l] - g.pad_h, lt.col[l] - g.pad_w);
+  }
   for (int64_t c = 0; c < g.in_c; ++c) {
     for (int l = 0; l < lt.count; ++l) {
-      const float* plane = x + (lt.image[l] * g.in_c + c) * plane_size;
-      gather_window<kA>(plane, g.in_h, g.in_w, lt.row[l] - g.pad_h, lt.col[l] - g.pad_w, d, l);
+      gather_window<kA>(x + (lt.image[l] * g.in_c + c) * plane_size, g.in_w, win[l], d, l);
     }
     transform_2d<kA, kA, W::input>(d, out);
     store_lanes<kE>(st, out, c, v);
   }
 }
 
-// z[e][o][tile - t0] (row stride ld) = A y A^T for the output-gradient tiles t0 .. t_end.
+// A y A^T for the output-gradient tiles t0 .. t_end of every channel, stored through st into z.
 template <class W>
 void transform_output_grad_tiles(const Geometry& g, const float* dy, int64_t t0, int64_t t_end,
-                                 float* z, int64_t ld) {
+                                 const LaneStore& st, float* z) {
   constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
   const int64_t plane_size = g.out_h * g.out_w;
   float d[kM * kM * kLanes], out[kE * kLanes];
   std::fill(d, d + kM * kM * kLanes, 0.0f);
+  Window win[kLanes];
+  for (int l = 0; l < lt.count; ++l) {
+    win[l] = clip_window<kM>(g.out_h, g.out_w, lt.row[l], lt.col[l]);
+  }
   for (int64_t o = 0; o < g.out_c; ++o) {
     for (int l = 0; l < lt.count; ++l) {
-      const float* plane = dy + (lt.image[l] * g.out_c + o) * plane_size;
-      gather_window<kM>(plane, g.out_h, g.out_w, lt.row[l], lt.col[l], d, l);
+      gather_window<kM>(dy + (lt.image[l] * g.out_c + o) * plane_size, g.out_w, win[l], d, l);
     }
     transform_2d<kM, kA, W::output_adjoint>(d, out);
-    for (int e = 0; e < kE; ++e) {
-      float* dst = z + (e * g.out_c + o) * ld;
-      for (int l = 0; l < kLanes; ++l) dst[l] = out[e * kLanes + l];
-    }
+    store_lanes<kE>(st, out, o, z);
   }
 }
 
@@ -255,6 +277,13 @@ void transform_output_tiles(const Geometry& g, const float* m, const float* bias
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
   const int64_t plane_size = g.out_h * g.out_w;
   float in[kE * kLanes], out[kM * kM * kLanes];
+  int rows[kLanes], cols[kLanes];
+  int64_t offset[kLanes];
+  for (int l = 0; l < lt.count; ++l) {
+    rows[l] = int(std::min<int64_t>(kM, g.out_h - lt.row[l]));
+    cols[l] = int(std::min<int64_t>(kM, g.out_w - lt.col[l]));
+    offset[l] = lt.image[l] * g.out_c * plane_size + lt.row[l] * g.out_w + lt.col[l];
+  }
   for (int64_t o = 0; o < g.out_c; ++o) {
     for (int e = 0; e < kE; ++e) {
       const float* src = m + (e * m_rows + o) * ld;
@@ -263,12 +292,15 @@ void transform_output_tiles(const Geometry& g, const float* m, const float* bias
     transform_2d<kA, kM, W::output>(in, out);
     const float b = bias != nullptr ? bias[o] : 0.0f;
     for (int l = 0; l < lt.count; ++l) {
-      float* plane = y + (lt.image[l] * g.out_c + o) * plane_size;
-      const int rows = int(std::min<int64_t>(kM, g.out_h - lt.row[l]));
-      const int cols = int(std::min<int64_t>(kM, g.out_w - lt.col[l]));
-      for (int i = 0; i < rows; ++i) {
-        float* dst = plane + (lt.row[l] + i) * g.out_w + lt.col[l];
-        for (int j = 0; j < cols; ++j) dst[j] = out[(i * kM + j) * kLanes + l] + b;
+      float* dst = y + o * plane_size + offset[l];
+      if (rows[l] == kM && cols[l] == kM) {
+        for (int i = 0; i < kM; ++i) {
+          for (int j = 0; j < kM; ++j) dst[i * g.out_w + j] = out[(i * kM + j) * kLanes + l] + b;
+        }
+        continue;
+      }
+      for (int i = 0; i < rows[l]; ++i) {
+        for (int j = 0; j < cols[l]; ++j) dst[i * g.out_w + j] = out[(i * kM + j) * kLanes + l] + b;
       }
     }
   }
@@ -284,6 +316,8 @@ struct PackedGemm {
   int64_t b_panel;            // floats per V panel
 };
 
+// U is stored panel-major, [panel][element][depth][mr], so that the weight transform writes
+// one contiguous region per panel: element e's panel p is at (p * elements + e) * a_panel.
 PackedGemm packed_gemm(const KernelConfig& cfg, int64_t rows, int64_t depth) {
   constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
   PackedGemm p;
@@ -298,47 +332,66 @@ PackedGemm packed_gemm(const KernelConfig& cfg, int64_t rows, int64_t depth) {
   return p;
 }
 
-// u (packed A panels, per element) = G g G^T for the 3x3 kernels at w + r * row_stride +
+// dst[e * stride + l] = out[e][l] for the first Run lanes of each of kE lane vectors.
+template <int kE, int Run>
+inline void store_runs(const float* out, float* dst, int64_t stride) {
+  for (int e = 0; e < kE; ++e) {
+    for (int l = 0; l < Run; ++l) dst[e * stride + l] = out[e * kLanes + l];
+  }
+}
+
+// u (packed A panels, see PackedGemm) = G g G^T for the 3x3 kernels at w + r * row_stride +
 // q * col_stride (r < rows of the GEMM, q < depth), each rotated by 180 degrees when flip is set.
-// Rows past the last of a panel are zero.
+// The lanes are a panel's mr rows (mr <= kLanes), so each result is a contiguous run of the
+// panel; rows past the last are zero.
 template <class W>
 void transform_weights(const PackedGemm& pg, const float* w, int64_t row_stride,
                        int64_t col_stride, bool flip, float* u) {
   constexpr int kA = W::kAlpha, kE = kA * kA;
-  const int64_t e_stride = pg.a_panels * pg.a_panel;
+  const int mr = int(pg.mr);
   parallel_range(pg.a_panels, 1, [&](int64_t p_begin, int64_t p_end) {
     float g[9 * kLanes], out[kE * kLanes];
+    std::fill(g, g + 9 * kLanes, 0.0f);
     for (int64_t panel = p_begin; panel < p_end; ++panel) {
-      for (int e = 0; e < kE; ++e) {
-        float* dst = u + e * e_stride + panel * pg.a_panel;
-        std::fill(dst, dst + pg.a_panel, 0.0f);
+      float* base = u + panel * kE * pg.a_panel;
+      const int rows = int(std::min<int64_t>(mr, pg.rows - panel * mr));
+      for (int l = rows; l < kLanes; ++l) {
+        for (int k = 0; k < 9; ++k) g[k * kLanes + l] = 0.0f;
       }
-      const int64_t r_end = std::min(pg.rows, (panel + 1) * pg.mr);
-      for (int64_t r = panel * pg.mr; r < r_end; ++r) {
-        const int64_t i = r - panel * pg.mr;
-        for (int64_t q0 = 0; q0 < pg.depth; q0 += kLanes) {
-          const int n = int(std::min<int64_t>(kLanes, pg.depth - q0));
-          for (int l = 0; l < kLanes; ++l) {
-            const float* src = w + r * row_stride + (q0 + std::min(l, n - 1)) * col_stride;
-            for (int k = 0; k < 9; ++k) g[k * kLanes + l] = src[flip ? 8 - k : k];
-          }
-          transform_2d<3, kA, W::weight>(g, out);
-          for (int e = 0; e < kE; ++e) {
-            float* dst = u + e * e_stride + panel * pg.a_panel + q0 * pg.mr + i;
-            for (int l = 0; l < n; ++l) dst[l * pg.mr] = out[e * kLanes + l];
-          }
+      const float* w_panel = w + panel * mr * row_stride;
+      for (int64_t q = 0; q < pg.depth; ++q) {
+        for (int l = 0; l < rows; ++l) {
+          const float* src = w_panel + l * row_stride + q * col_stride;
+          for (int k = 0; k < 9; ++k) g[k * kLanes + l] = src[flip ? 8 - k : k];
+        }
+        transform_2d<3, kA, W::weight>(g, out);
+        float* dst = base + q * mr;
+        switch (mr) {  // a constant run length keeps the copies inline (no memcpy calls)
+          case 4:
+            store_runs<kE, 4>(out, dst, pg.a_panel);
+            break;
+          case 6:
+            store_runs<kE, 6>(out, dst, pg.a_panel);
+            break;
+          case 8:
+            store_runs<kE, 8>(out, dst, pg.a_panel);
+            break;
+          default:
+            for (int e = 0; e < kE; ++e) {
+              for (int l = 0; l < mr; ++l) dst[e * pg.a_panel + l] = out[e * kLanes + l];
+            }
         }
       }
     }
   });
 }
 
-// m (rows x cols, row stride ldc; rows rounded up to mr) = u * v for one element, cols a
-// multiple of nr.
+// m (rows x cols, row stride ldc; rows rounded up to mr) = u * v for one element, whose A
+// panels are a_stride floats apart, cols a multiple of nr.
 void packed_element_gemm(const KernelConfig& cfg, const PackedGemm& pg, const float* u,
-                         const float* v, int64_t cols, float* m, int64_t ldc) {
+                         int64_t a_stride, const float* v, int64_t cols, float* m, int64_t ldc) {
   for (int64_t panel = 0; panel < pg.a_panels; ++panel) {
-    const float* a = u + panel * pg.a_panel;
+    const float* a = u + panel * a_stride;
     float* c_rows = m + panel * pg.mr * ldc;
     for (int64_t k0 = 0; k0 < pg.depth; k0 += pg.kc) {
       const int64_t kc = std::min(pg.kc, pg.depth - k0);
@@ -392,8 +445,8 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
       transform_input_tiles<W>(g, x, t0, t1, st, v);
     });
     pool.parallel_for(kE, [&](int64_t e, int) {
-      packed_element_gemm(cfg, pg, u + e * pg.a_panels * pg.a_panel, v + e * b_panels * pg.b_panel,
-                          cols, m + e * m_rows * block, block);
+      packed_element_gemm(cfg, pg, u + e * pg.a_panel, kE * pg.a_panel,
+                          v + e * b_panels * pg.b_panel, cols, m + e * m_rows * block, block);
     });
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
       transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block);
@@ -401,12 +454,15 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
   }
 }
 
-// Whether the cost rule sends a supported shape to Winograd: the transforms cost per tile about
-// as much as a GEMM over a few channels, so narrow layers (a first layer's 1 or 3 inputs) stay
-// on the direct path.
-bool winograd_pays(int64_t in_c, int64_t out_c) { return in_c >= 16 && out_c >= 16; }
+// The cost rule (measured on ResNet-18's and the reference CNN's layers): the transforms cost per
+// tile and channel about as much as the GEMMs over a few dozen channels, so narrow layers (a
+// first layer's 1 or 3 inputs) stay on the direct path. The weight gradient's transforms are
+// dearer (both x and dy are transformed), so it needs wider layers.
+constexpr int64_t kMinChannelsForward = 16;
+constexpr int64_t kMinChannelsWeightGrad = 128;
 
-bool use_winograd(const Conv2dShape& s, int64_t gemm_k, int64_t gemm_m) {
+// min_channels: the least of in and out channels from which Winograd pays for this pass.
+bool use_winograd(const Conv2dShape& s, int64_t min_channels) {
   if (!conv2d_winograd_supported(s) || s.batch == 0 || s.out_height <= 0 || s.out_width <= 0) {
     return false;
   }
@@ -418,7 +474,7 @@ bool use_winograd(const Conv2dShape& s, int64_t gemm_k, int64_t gemm_m) {
     case ConvAlgo::kAuto:
       break;
   }
-  return winograd_pays(gemm_k, gemm_m);
+  return std::min(s.in_channels, s.out_channels) >= min_channels;
 }
 
 using Tile = F4x4;
@@ -454,7 +510,7 @@ bool conv2d_winograd_supported(const Conv2dShape& s) {
 
 bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,
                              const float* bias, float* y) {
-  if (!use_winograd(s, s.in_channels, s.out_channels) || s.in_channels == 0) return false;
+  if (!use_winograd(s, kMinChannelsForward) || s.in_channels == 0) return false;
   constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
   const Geometry g =
       make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
@@ -472,8 +528,7 @@ bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
 // degrees and in/out channels swapped, padded by 2 - pad (negative: cropped).
 bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const float* w,
                                     float* dx) {
-  if (!use_winograd(s, s.out_channels, s.in_channels) || s.in_channels == 0 ||
-      s.out_channels == 0) {
+  if (!use_winograd(s, kMinChannelsForward) || s.in_channels == 0 || s.out_channels == 0) {
     return false;
   }
   constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
@@ -493,8 +548,7 @@ bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const
 // GEMM out_c x in_c over the tiles, accumulated block by block.
 bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const float* dy,
                                      float* dw, float* dbias) {
-  if (!use_winograd(s, s.out_channels, s.in_channels) || s.in_channels == 0 ||
-      s.out_channels == 0) {
+  if (!use_winograd(s, kMinChannelsWeightGrad) || s.in_channels == 0 || s.out_channels == 0) {
     return false;
   }
   constexpr int kA = Tile::kAlpha;
@@ -502,22 +556,49 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   const Geometry g =
       make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
                           s.out_height, s.out_width, s.pad_h, s.pad_w);
+  // Per element: dU (out_c x in_c) += Z (out_c x tiles) * V^T (tiles x in_c), the tiles of a
+  // block as the depth: Z in mr-row panels, V in nr-column panels, both written by the
+  // transforms in the micro-kernel's order.
+  const KernelConfig& cfg = active_kernel_config();
+  const int64_t mr = cfg.mr, nr = cfg.nr;
   const int64_t block = block_tiles<Tile>(g, g.in_c + g.out_c, kLanes);
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  const int64_t kc = std::max(kLine, cfg.kc / kLine * kLine);
+  const int64_t a_panels = (g.out_c + mr - 1) / mr, b_panels = (g.in_c + nr - 1) / nr;
+  const int64_t a_panel = (mr * block + kLine - 1) / kLine * kLine;
+  const int64_t b_panel = (nr * block + kLine - 1) / kLine * kLine;
+  const int64_t du_rows = a_panels * mr, ldu = b_panels * nr;
   ScratchArena::Scope scope;
-  float* v = ScratchArena::local().allocate_floats(kE * g.in_c * block);
-  float* z = ScratchArena::local().allocate_floats(kE * g.out_c * block);
-  float* du = ScratchArena::local().allocate_floats(kE * g.out_c * g.in_c);
+  float* v = ScratchArena::local().allocate_floats(kE * b_panels * b_panel);
+  float* z = ScratchArena::local().allocate_floats(kE * a_panels * a_panel);
+  float* du = ScratchArena::local().allocate_floats(kE * du_rows * ldu);
+  // Channels past the last of a panel must read as zeros (they feed rows and columns of dU
+  // that are dropped, but NaN garbage there would not be).
+  std::fill(v, v + kE * b_panels * b_panel, 0.0f);
+  std::fill(z, z + kE * a_panels * a_panel, 0.0f);
   ThreadPool& pool = ThreadPool::global();
   for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
     const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_input_tiles<Tile>(g, x, t0, t1, rows_store(g.in_c, block, t0 - b0), v);
-      transform_output_grad_tiles<Tile>(g, dy, t0, t1, z + (t0 - b0), block);
+      transform_input_tiles<Tile>(g, x, t0, t1, depth_panel_store(nr, b_panel, b_panels, t0 - b0),
+                                  v);
+      transform_output_grad_tiles<Tile>(g, dy, t0, t1,
+                                        depth_panel_store(mr, a_panel, a_panels, t0 - b0), z);
     });
-    const float beta = b0 == 0 ? 0.0f : 1.0f;
     pool.parallel_for(kE, [&](int64_t e, int) {
-      gemm(false, true, g.out_c, g.in_c, n, 1.0f, z + e * g.out_c * block, block,
-           v + e * g.in_c * block, block, beta, du + e * g.out_c * g.in_c, g.in_c);
+      const float* ze = z + e * a_panels * a_panel;
+      const float* ve = v + e * b_panels * b_panel;
+      float* due = du + e * du_rows * ldu;
+      for (int64_t i = 0; i < a_panels; ++i) {
+        for (int64_t k0 = 0; k0 < n; k0 += kc) {
+          const int64_t depth = std::min(kc, n - k0);
+          const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
+          for (int64_t j = 0; j < b_panels; ++j) {
+            cfg.gemm_ukernel(depth, ze + i * a_panel + k0 * mr, ve + j * b_panel + k0 * nr,
+                             due + i * mr * ldu + j * nr, ldu, 1.0f, beta);
+          }
+        }
+      }
     });
   }
   parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
@@ -527,7 +608,7 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
       for (int64_t c0 = 0; c0 < g.in_c; c0 += kLanes) {
         const int n = int(std::min<int64_t>(kLanes, g.in_c - c0));
         for (int e = 0; e < kE; ++e) {
-          const float* src = du + (e * g.out_c + o) * g.in_c + c0;
+          const float* src = du + (e * du_rows + o) * ldu + c0;
           for (int l = 0; l < n; ++l) in[e * kLanes + l] = src[l];
         }
         transform_2d<kA, 3, Tile::weight_adjoint>(in, out);
