@@ -8,6 +8,7 @@
 #include "reduce.h"
 #include "scratch_arena.h"
 #include "thread_pool.h"
+#include "winograd_kernels.h"
 
 namespace convnet {
 namespace {
@@ -123,6 +124,25 @@ Geometry make_geometry(int64_t batch, int64_t in_c, int64_t in_h, int64_t in_w, 
   return g;
 }
 
+// The transforms' kernels for the active instruction set (null: the portable loops).
+struct TransformKernels {
+  WinogradInputKernel input = nullptr;
+  WinogradOutputKernel output = nullptr;
+};
+
+TransformKernels transform_kernels(const KernelConfig& cfg) {
+  TransformKernels k;
+#if defined(CONVNET_HAVE_X86_KERNELS)
+  if (cfg.isa == Isa::kAvx2) {
+    k.input = f32_winograd_input_6x6_avx2;
+    k.output = f32_winograd_output_4x4_avx2;
+  }
+#else
+  (void)cfg;
+#endif
+  return k;
+}
+
 // Where kLanes consecutive tiles start: image and output row/column of each tile's corner.
 struct LaneTiles {
   int count;
@@ -224,14 +244,65 @@ inline void store_lanes(const LaneStore& st, const float* out, int64_t c, float*
   }
 }
 
-// B^T d B for the input tiles t0 .. t_end of every channel, stored through st into v.
+// The kernel's form of transform_input_tiles: windows inside the plane are read in place,
+// the others through a zero-padded copy (row stride kA), lanes past the last tile from zeros.
+template <class W>
+void transform_input_tiles_with(const Geometry& g, const float* x, const LaneTiles& lt,
+                                const LaneStore& st, float* v, WinogradInputKernel kernel,
+                                float* out) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  static const float kZeros[kE] = {};
+  const int64_t plane_size = g.in_h * g.in_w;
+  float padded[kLanes][kE];
+  Window win[kLanes];
+  bool inside[kLanes];
+  const float* windows[kLanes];
+  int64_t strides[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    windows[l] = kZeros;
+    strides[l] = 0;
+    if (l >= lt.count) continue;
+    win[l] = clip_window<kA>(g.in_h, g.in_w, lt.row[l] - g.pad_h, lt.col[l] - g.pad_w);
+    inside[l] = win[l].i0 == 0 && win[l].i1 == kA && win[l].j0 == 0 && win[l].j1 == kA;
+    strides[l] = inside[l] ? g.in_w : kA;
+    if (!inside[l]) {
+      std::fill(padded[l], padded[l] + kE, 0.0f);
+      windows[l] = padded[l];
+    }
+  }
+  for (int64_t c = 0; c < g.in_c; ++c) {
+    for (int l = 0; l < lt.count; ++l) {
+      const float* plane = x + (lt.image[l] * g.in_c + c) * plane_size;
+      if (inside[l]) {
+        windows[l] = plane + win[l].offset;
+        continue;
+      }
+      const float* src = plane + win[l].offset;
+      for (int i = win[l].i0; i < win[l].i1; ++i) {
+        for (int j = win[l].j0; j < win[l].j1; ++j) {
+          padded[l][i * kA + j] = src[(i - win[l].i0) * g.in_w + (j - win[l].j0)];
+        }
+      }
+    }
+    kernel(windows, strides, out);
+    store_lanes<kE>(st, out, c, v);
+  }
+}
+
+// B^T d B for the input tiles t0 .. t_end of every channel, stored through st into v (by the
+// kernel when there is one: it computes F(4x4, 3x3), the only W in use).
 template <class W>
 void transform_input_tiles(const Geometry& g, const float* x, int64_t t0, int64_t t_end,
-                           const LaneStore& st, float* v) {
+                           const LaneStore& st, float* v, WinogradInputKernel kernel) {
   constexpr int kA = W::kAlpha, kE = kA * kA;
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
   const int64_t plane_size = g.in_h * g.in_w;
-  float d[kE * kLanes], out[kE * kLanes];
+  float out[kE * kLanes];
+  if (kernel != nullptr) {
+    transform_input_tiles_with<W>(g, x, lt, st, v, kernel, out);
+    return;
+  }
+  float d[kE * kLanes];
   std::fill(d, d + kE * kLanes, 0.0f);  // lanes past the last tile stay zero
   Window win[kLanes];
   for (int l = 0; l < lt.count; ++l) {
@@ -272,17 +343,28 @@ void transform_output_grad_tiles(const Geometry& g, const float* dy, int64_t t0,
 // per element).
 template <class W>
 void transform_output_tiles(const Geometry& g, const float* m, const float* bias, int64_t t0,
-                            int64_t t_end, float* y, int64_t m_rows, int64_t ld) {
+                            int64_t t_end, float* y, int64_t m_rows, int64_t ld,
+                            WinogradOutputKernel kernel) {
   constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
   const int64_t plane_size = g.out_h * g.out_w;
   float in[kE * kLanes], out[kM * kM * kLanes];
-  int rows[kLanes], cols[kLanes];
+  int rows[kLanes] = {}, cols[kLanes] = {};
   int64_t offset[kLanes];
   for (int l = 0; l < lt.count; ++l) {
     rows[l] = int(std::min<int64_t>(kM, g.out_h - lt.row[l]));
     cols[l] = int(std::min<int64_t>(kM, g.out_w - lt.col[l]));
     offset[l] = lt.image[l] * g.out_c * plane_size + lt.row[l] * g.out_w + lt.col[l];
+  }
+  bool whole = kernel != nullptr && lt.count == kLanes;  // the kernel writes only whole tiles
+  for (int l = 0; l < lt.count; ++l) whole = whole && rows[l] == kM && cols[l] == kM;
+  if (whole) {
+    float* tiles[kLanes];
+    for (int64_t o = 0; o < g.out_c; ++o) {
+      for (int l = 0; l < kLanes; ++l) tiles[l] = y + o * plane_size + offset[l];
+      kernel(m + o * ld, m_rows * ld, bias != nullptr ? bias[o] : 0.0f, tiles, g.out_w);
+    }
+    return;
   }
   for (int64_t o = 0; o < g.out_c; ++o) {
     for (int e = 0; e < kE; ++e) {
@@ -429,6 +511,7 @@ void for_each_lane_group(int64_t b0, int64_t b1, Fn fn) {
 template <class W>
 void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geometry& g,
                        const float* x, const float* u, const float* bias, float* y) {
+  const TransformKernels kernels = transform_kernels(cfg);
   constexpr int64_t kE = W::kAlpha * W::kAlpha;
   const int64_t unit = std::max<int64_t>(kLanes, pg.nr);  // both divide the other
   const int64_t block = block_tiles<W>(g, g.in_c + g.out_c, unit);
@@ -442,14 +525,14 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
     const int64_t cols = (b1 - b0 + pg.nr - 1) / pg.nr * pg.nr;
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
       const LaneStore st = panel_store(pg.nr, pg.b_panel, b_panels, t0 - b0);
-      transform_input_tiles<W>(g, x, t0, t1, st, v);
+      transform_input_tiles<W>(g, x, t0, t1, st, v, kernels.input);
     });
     pool.parallel_for(kE, [&](int64_t e, int) {
       packed_element_gemm(cfg, pg, u + e * pg.a_panel, kE * pg.a_panel,
                           v + e * b_panels * pg.b_panel, cols, m + e * m_rows * block, block);
     });
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block);
+      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block, kernels.output);
     });
   }
 }
@@ -560,6 +643,7 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   // block as the depth: Z in mr-row panels, V in nr-column panels, both written by the
   // transforms in the micro-kernel's order.
   const KernelConfig& cfg = active_kernel_config();
+  const TransformKernels kernels = transform_kernels(cfg);
   const int64_t mr = cfg.mr, nr = cfg.nr;
   const int64_t block = block_tiles<Tile>(g, g.in_c + g.out_c, kLanes);
   constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
@@ -581,7 +665,7 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
     const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
       transform_input_tiles<Tile>(g, x, t0, t1, depth_panel_store(nr, b_panel, b_panels, t0 - b0),
-                                  v);
+                                  v, kernels.input);
       transform_output_grad_tiles<Tile>(g, dy, t0, t1,
                                         depth_panel_store(mr, a_panel, a_panels, t0 - b0), z);
     });
