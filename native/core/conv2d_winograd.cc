@@ -244,48 +244,46 @@ inline void store_lanes(const LaneStore& st, const float* out, int64_t c, float*
   }
 }
 
-// The kernel's form of transform_input_tiles: windows inside the plane are read in place,
-// the others through a zero-padded copy (row stride kA), lanes past the last tile from zeros.
+// The kernel's form of transform_input_tiles: every window is read in place, the part outside
+// the plane masked off (lanes past the last tile read no rows at all).
 template <class W>
 void transform_input_tiles_with(const Geometry& g, const float* x, const LaneTiles& lt,
                                 const LaneStore& st, float* v, WinogradInputKernel kernel,
                                 float* out) {
   constexpr int kA = W::kAlpha, kE = kA * kA;
-  static const float kZeros[kE] = {};
   const int64_t plane_size = g.in_h * g.in_w;
-  float padded[kLanes][kE];
-  Window win[kLanes];
-  bool inside[kLanes];
-  const float* windows[kLanes];
-  int64_t strides[kLanes];
+  WinogradWindows w;
+  int64_t offset[kLanes];
   for (int l = 0; l < kLanes; ++l) {
-    windows[l] = kZeros;
-    strides[l] = 0;
+    offset[l] = 0;
+    w.whole_rows[l] = false;
+    w.row_begin[l] = w.row_end[l] = 0;
+    for (int j = 0; j < kLanes; ++j) w.column_mask[l][j] = 0;
     if (l >= lt.count) continue;
-    win[l] = clip_window<kA>(g.in_h, g.in_w, lt.row[l] - g.pad_h, lt.col[l] - g.pad_w);
-    inside[l] = win[l].i0 == 0 && win[l].i1 == kA && win[l].j0 == 0 && win[l].j1 == kA;
-    strides[l] = inside[l] ? g.in_w : kA;
-    if (!inside[l]) {
-      std::fill(padded[l], padded[l] + kE, 0.0f);
-      windows[l] = padded[l];
-    }
+    const int64_t r0 = lt.row[l] - g.pad_h, c0 = lt.col[l] - g.pad_w;
+    const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
+    w.row_begin[l] = win.i0;
+    w.row_end[l] = win.i1;
+    for (int j = win.j0; j < win.j1; ++j) w.column_mask[l][j] = -1;
+    offset[l] = lt.image[l] * g.in_c * plane_size + r0 * g.in_w + c0;
+    // Eight floats from the last row's start stay inside the plane (x has no slack after it).
+    w.whole_rows[l] = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
+                      (r0 + kA - 1) * g.in_w + c0 + kLanes <= plane_size;
   }
+  w.ld = g.in_w;
   for (int64_t c = 0; c < g.in_c; ++c) {
-    for (int l = 0; l < lt.count; ++l) {
-      const float* plane = x + (lt.image[l] * g.in_c + c) * plane_size;
-      if (inside[l]) {
-        windows[l] = plane + win[l].offset;
-        continue;
-      }
-      const float* src = plane + win[l].offset;
-      for (int i = win[l].i0; i < win[l].i1; ++i) {
-        for (int j = win[l].j0; j < win[l].j1; ++j) {
-          padded[l][i * kA + j] = src[(i - win[l].i0) * g.in_w + (j - win[l].j0)];
-        }
-      }
+    // The window's corner may lie outside the plane (padding): its address is formed without
+    // pointer arithmetic outside the array, and only the inside part is ever loaded.
+    const uintptr_t channel = reinterpret_cast<uintptr_t>(x + c * plane_size);
+    for (int l = 0; l < kLanes; ++l) {
+      w.origin[l] = reinterpret_cast<const float*>(channel + offset[l] * sizeof(float));
     }
-    kernel(windows, strides, out);
-    store_lanes<kE>(st, out, c, v);
+    if (st.contiguous) {
+      kernel(w, v + st.channel_offset(c) + st.lane[0], st.e_stride);
+    } else {
+      kernel(w, out, kLanes);
+      store_lanes<kE>(st, out, c, v);
+    }
   }
 }
 

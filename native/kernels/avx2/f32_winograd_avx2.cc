@@ -59,13 +59,24 @@ inline void output_1d(const __m256 m[6], __m256 o[4]) {
 
 }  // namespace
 
-void f32_winograd_input_6x6_avx2(const float* const* windows, const int64_t* strides, float* out) {
-  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t out_stride) {
+
   __m256 t[36];  // after the row pass: t[k * 6 + j] = (B^T d)[k][j]
   __m256 d[36];  // d[i * 6 + j]: row i, column j of every tile
   for (int i = 0; i < 6; ++i) {
     __m256 r[8];
-    for (int l = 0; l < 8; ++l) r[l] = _mm256_maskload_ps(windows[l] + i * strides[l], six);
+    for (int l = 0; l < 8; ++l) {
+      // Masked-off elements are not accessed (no fault), so the window may hang off the plane.
+      if (w.whole_rows[l]) {
+        r[l] = _mm256_loadu_ps(w.origin[l] + i * w.ld);  // columns 6 and 7 are ignored
+      } else if (i >= w.row_begin[l] && i < w.row_end[l]) {
+        const __m256i mask =
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.column_mask[l]));
+        r[l] = _mm256_maskload_ps(w.origin[l] + i * w.ld, mask);
+      } else {
+        r[l] = _mm256_setzero_ps();
+      }
+    }
     transpose8(r);
     for (int j = 0; j < 6; ++j) d[i * 6 + j] = r[j];
   }
@@ -78,7 +89,7 @@ void f32_winograd_input_6x6_avx2(const float* const* windows, const int64_t* str
   for (int k = 0; k < 6; ++k) {
     __m256 o[6];
     input_1d(t + k * 6, o);
-    for (int j = 0; j < 6; ++j) _mm256_storeu_ps(out + (k * 6 + j) * 8, o[j]);
+    for (int j = 0; j < 6; ++j) _mm256_storeu_ps(out + (k * 6 + j) * out_stride, o[j]);
   }
 }
 
