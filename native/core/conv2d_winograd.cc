@@ -287,6 +287,41 @@ void transform_input_tiles_with(const Geometry& g, const float* x, const LaneTil
   }
 }
 
+// The weight gradient's B^T x B through the kernel, its lanes eight channels of one tile: the
+// packed panels (nr channels wide, tiles as the depth) then take contiguous runs of eight.
+// Needs nr to be a multiple of kLanes; channels past the last come out zero.
+template <class W>
+void transform_input_channels(const Geometry& g, const float* x, int64_t t0, int64_t t_end,
+                              int64_t b0, int64_t nr, int64_t panel, int64_t panels, float* v,
+                              WinogradInputKernel kernel) {
+  constexpr int kA = W::kAlpha;
+  const int64_t plane_size = g.in_h * g.in_w;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  for (int t = 0; t < lt.count; ++t) {
+    const int64_t r0 = lt.row[t] - g.pad_h, c0 = lt.col[t] - g.pad_w;
+    const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
+    const bool whole = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
+                       (r0 + kA - 1) * g.in_w + c0 + kLanes <= plane_size;
+    WinogradWindows w;
+    w.ld = g.in_w;
+    const uintptr_t corner = reinterpret_cast<uintptr_t>(x) +
+                             (lt.image[t] * g.in_c * plane_size + r0 * g.in_w + c0) * sizeof(float);
+    for (int64_t ch0 = 0; ch0 < g.in_c; ch0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) {
+        const bool real = ch0 + l < g.in_c;
+        w.row_begin[l] = win.i0;
+        w.row_end[l] = real ? win.i1 : win.i0;
+        w.whole_rows[l] = real && whole;
+        for (int j = 0; j < kLanes; ++j) w.column_mask[l][j] = j >= win.j0 && j < win.j1 ? -1 : 0;
+        w.origin[l] = reinterpret_cast<const float*>(
+            corner + (real ? (ch0 + l) * plane_size * int64_t(sizeof(float)) : 0));
+      }
+      const int64_t tile = t0 - b0 + t;
+      kernel(w, v + ch0 / nr * panel + tile * nr + ch0 % nr, panels * panel);
+    }
+  }
+}
+
 // B^T d B for the input tiles t0 .. t_end of every channel, stored through st into v (by the
 // kernel when there is one: it computes F(4x4, 3x3), the only W in use).
 template <class W>
@@ -541,6 +576,8 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
 // dearer (both x and dy are transformed), so it needs wider layers.
 constexpr int64_t kMinChannelsForward = 16;
 constexpr int64_t kMinChannelsWeightGrad = 128;
+// Outputs narrower than this waste most of each 4x4 tile.
+constexpr int64_t kMinOutputSize = 3;
 
 // min_channels: the least of in and out channels from which Winograd pays for this pass.
 bool use_winograd(const Conv2dShape& s, int64_t min_channels) {
@@ -555,7 +592,8 @@ bool use_winograd(const Conv2dShape& s, int64_t min_channels) {
     case ConvAlgo::kAuto:
       break;
   }
-  return std::min(s.in_channels, s.out_channels) >= min_channels;
+  return std::min(s.in_channels, s.out_channels) >= min_channels &&
+         std::min(s.out_height, s.out_width) >= kMinOutputSize;
 }
 
 using Tile = F4x4;
@@ -662,8 +700,13 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
     const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_input_tiles<Tile>(g, x, t0, t1, depth_panel_store(nr, b_panel, b_panels, t0 - b0),
-                                  v, kernels.input);
+      if (kernels.input != nullptr && nr % kLanes == 0) {
+        transform_input_channels<Tile>(g, x, t0, t1, b0, nr, b_panel, b_panels, v, kernels.input);
+      } else {
+        transform_input_tiles<Tile>(g, x, t0, t1,
+                                    depth_panel_store(nr, b_panel, b_panels, t0 - b0), v,
+                                    kernels.input);
+      }
       transform_output_grad_tiles<Tile>(g, dy, t0, t1,
                                         depth_panel_store(mr, a_panel, a_panels, t0 - b0), z);
     });
