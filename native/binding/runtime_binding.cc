@@ -67,8 +67,8 @@ Napi::Value SetConvAlgo(const Napi::CallbackInfo& info) {
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   const std::optional<ConvAlgo> algo = parse_conv_algo(name);
   if (!algo) {
-    throw_range_error(env, std::string(fn) + ": algo must be one of auto, direct, winograd, got '" +
-                               name + "'");
+    throw_range_error(
+        env, std::string(fn) + ": algo must be one of auto, direct, winograd, got '" + name + "'");
   }
   set_conv_algo(*algo);
   return env.Undefined();

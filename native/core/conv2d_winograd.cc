@@ -460,8 +460,8 @@ inline void store_runs(const float* out, float* dst, int64_t stride) {
 // The lanes are a panel's mr rows (mr <= kLanes), so each result is a contiguous run of the
 // panel; rows past the last are zero.
 template <class W>
-void transform_weights(const PackedGemm& pg, const float* w, int64_t row_stride,
-                       int64_t col_stride, bool flip, float* u) {
+void transform_weights(const PackedGemm& pg, const float* w, int64_t row_stride, int64_t col_stride,
+                       bool flip, float* u) {
   constexpr int kA = W::kAlpha, kE = kA * kA;
   const int mr = int(pg.mr);
   parallel_range(pg.a_panels, 1, [&](int64_t p_begin, int64_t p_end) {
@@ -703,9 +703,8 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
       if (kernels.input != nullptr && nr % kLanes == 0) {
         transform_input_channels<Tile>(g, x, t0, t1, b0, nr, b_panel, b_panels, v, kernels.input);
       } else {
-        transform_input_tiles<Tile>(g, x, t0, t1,
-                                    depth_panel_store(nr, b_panel, b_panels, t0 - b0), v,
-                                    kernels.input);
+        transform_input_tiles<Tile>(g, x, t0, t1, depth_panel_store(nr, b_panel, b_panels, t0 - b0),
+                                    v, kernels.input);
       }
       transform_output_grad_tiles<Tile>(g, dy, t0, t1,
                                         depth_panel_store(mr, a_panel, a_panels, t0 - b0), z);

@@ -32,8 +32,8 @@ using WinogradOutputKernel = void (*)(const float* m, int64_t m_stride, float bi
 
 #if defined(CONVNET_HAVE_X86_KERNELS)
 void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t out_stride);
-void f32_winograd_output_4x4_avx2(const float* m, int64_t m_stride, float bias,
-                                  float* const* tiles, int64_t ld);
+void f32_winograd_output_4x4_avx2(const float* m, int64_t m_stride, float bias, float* const* tiles,
+                                  int64_t ld);
 #endif
 
 }  // namespace convnet

@@ -12,8 +12,8 @@
 #include "reference.h"
 #include "test_framework.h"
 
-using convnet::ConvAlgo;
 using convnet::Conv2dShape;
+using convnet::ConvAlgo;
 using convnet_test::random_vector;
 
 namespace {
@@ -87,11 +87,11 @@ void check_winograd(const Conv2dShape& s, uint32_t seed, float magnitude = 1.0f)
 // Odd sizes, outputs smaller than a tile, one image, one channel, padding 0 to 2 (and 3: the
 // input gradient's padding goes negative), channel counts off the lane width.
 const Conv2dShape kShapes[] = {
-    shape3x3(2, 3, 7, 6, 4, 1),      shape3x3(1, 1, 5, 5, 1, 0),     shape3x3(1, 1, 3, 3, 2, 0),
-    shape3x3(3, 5, 4, 4, 7, 1),      shape3x3(1, 9, 2, 3, 11, 2),    shape3x3(2, 17, 13, 13, 33, 0),
-    shape3x3(1, 16, 11, 9, 16, 2),   shape3x3(2, 8, 6, 10, 24, 3),   shape3x3(1, 32, 1, 1, 8, 1),
-    shape3x3(4, 12, 17, 15, 20, 1),  shape3x3(1, 64, 8, 8, 64, 1),   shape3x3(2, 40, 9, 9, 3, 1),
-    shape3x3(3, 1, 12, 11, 40, 1),   shape3x3(1, 128, 4, 4, 96, 1),
+    shape3x3(2, 3, 7, 6, 4, 1),     shape3x3(1, 1, 5, 5, 1, 0),    shape3x3(1, 1, 3, 3, 2, 0),
+    shape3x3(3, 5, 4, 4, 7, 1),     shape3x3(1, 9, 2, 3, 11, 2),   shape3x3(2, 17, 13, 13, 33, 0),
+    shape3x3(1, 16, 11, 9, 16, 2),  shape3x3(2, 8, 6, 10, 24, 3),  shape3x3(1, 32, 1, 1, 8, 1),
+    shape3x3(4, 12, 17, 15, 20, 1), shape3x3(1, 64, 8, 8, 64, 1),  shape3x3(2, 40, 9, 9, 3, 1),
+    shape3x3(3, 1, 12, 11, 40, 1),  shape3x3(1, 128, 4, 4, 96, 1),
 };
 
 struct AlgoScope {

@@ -60,7 +60,6 @@ inline void output_1d(const __m256 m[6], __m256 o[4]) {
 }  // namespace
 
 void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t out_stride) {
-
   __m256 t[36];  // after the row pass: t[k * 6 + j] = (B^T d)[k][j]
   __m256 d[36];  // d[i * 6 + j]: row i, column j of every tile
   for (int i = 0; i < 6; ++i) {
@@ -70,8 +69,7 @@ void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t o
       if (w.whole_rows[l]) {
         r[l] = _mm256_loadu_ps(w.origin[l] + i * w.ld);  // columns 6 and 7 are ignored
       } else if (i >= w.row_begin[l] && i < w.row_end[l]) {
-        const __m256i mask =
-            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.column_mask[l]));
+        const __m256i mask = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w.column_mask[l]));
         r[l] = _mm256_maskload_ps(w.origin[l] + i * w.ld, mask);
       } else {
         r[l] = _mm256_setzero_ps();
@@ -93,8 +91,8 @@ void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t o
   }
 }
 
-void f32_winograd_output_4x4_avx2(const float* m, int64_t m_stride, float bias,
-                                  float* const* tiles, int64_t ld) {
+void f32_winograd_output_4x4_avx2(const float* m, int64_t m_stride, float bias, float* const* tiles,
+                                  int64_t ld) {
   __m256 t[24];  // after the column pass: t[r * 6 + j]
   for (int j = 0; j < 6; ++j) {
     __m256 col[6], o[4];
