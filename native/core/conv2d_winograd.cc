@@ -22,6 +22,10 @@ constexpr int kLanes = 8;
 // (the GEMMs' n or k) however many channels there are.
 constexpr int64_t kBlockFloats = int64_t{1} << 20;
 constexpr int64_t kMinBlockTiles = 64;
+// The same for a block that one thread takes through every step on its own (its L2), which is
+// done when the transformed weights, read again for every block, stay in the shared cache.
+constexpr int64_t kThreadBlockFloats = int64_t{1} << 18;
+constexpr int64_t kSharedWeightFloats = int64_t{1} << 20;
 
 std::atomic<ConvAlgo> g_conv_algo{ConvAlgo::kAuto};
 
@@ -547,26 +551,46 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
   const TransformKernels kernels = transform_kernels(cfg);
   constexpr int64_t kE = W::kAlpha * W::kAlpha;
   const int64_t unit = std::max<int64_t>(kLanes, pg.nr);  // both divide the other
-  const int64_t block = block_tiles<W>(g, g.in_c + g.out_c, unit);
-  const int64_t b_panels = block / pg.nr, m_rows = pg.a_panels * pg.mr;
-  ScratchArena::Scope scope;
-  float* v = ScratchArena::local().allocate_floats(kE * b_panels * pg.b_panel);
-  float* m = ScratchArena::local().allocate_floats(kE * m_rows * block);
-  ThreadPool& pool = ThreadPool::global();
-  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
-    const int64_t b1 = std::min(g.tiles, b0 + block);
+  const int64_t m_rows = pg.a_panels * pg.mr;
+  // One block of tiles through all three steps: inside a parallel_for (each thread its own
+  // blocks) the nested loops run inline, otherwise each step is spread over the pool.
+  auto convolve_block = [&](int64_t b0, int64_t b1, int64_t block, float* v, float* m) {
+    const int64_t b_panels = block / pg.nr;
     const int64_t cols = (b1 - b0 + pg.nr - 1) / pg.nr * pg.nr;
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
       const LaneStore st = panel_store(pg.nr, pg.b_panel, b_panels, t0 - b0);
       transform_input_tiles<W>(g, x, t0, t1, st, v, kernels.input);
     });
-    pool.parallel_for(kE, [&](int64_t e, int) {
+    ThreadPool::global().parallel_for(kE, [&](int64_t e, int) {
       packed_element_gemm(cfg, pg, u + e * pg.a_panel, kE * pg.a_panel,
                           v + e * b_panels * pg.b_panel, cols, m + e * m_rows * block, block);
     });
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
       transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block, kernels.output);
     });
+  };
+  ThreadPool& pool = ThreadPool::global();
+  // Many tiles and few channels: each thread takes whole blocks sized for its own L2, with no
+  // barrier between the steps (a descheduled thread then stalls no one).
+  const int64_t small =
+      std::max(unit, kThreadBlockFloats / (kE * (g.in_c + g.out_c)) / unit * unit);
+  const int64_t small_blocks = (g.tiles + small - 1) / small;
+  if (pool.participants(small_blocks) > 1 && small_blocks >= 4 * pool.num_threads() &&
+      kE * g.out_c * g.in_c <= kSharedWeightFloats) {
+    pool.parallel_for(small_blocks, [&](int64_t i, int) {
+      ScratchArena::Scope scope;
+      float* v = ScratchArena::local().allocate_floats(kE * (small / pg.nr) * pg.b_panel);
+      float* m = ScratchArena::local().allocate_floats(kE * m_rows * small);
+      convolve_block(i * small, std::min(g.tiles, (i + 1) * small), small, v, m);
+    });
+    return;
+  }
+  const int64_t block = block_tiles<W>(g, g.in_c + g.out_c, unit);
+  ScratchArena::Scope scope;
+  float* v = ScratchArena::local().allocate_floats(kE * (block / pg.nr) * pg.b_panel);
+  float* m = ScratchArena::local().allocate_floats(kE * m_rows * block);
+  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
+    convolve_block(b0, std::min(g.tiles, b0 + block), block, v, m);
   }
 }
 

@@ -120,12 +120,20 @@ TEST(conv2d_winograd_matches_reference_every_isa_and_thread_count) {
 }
 
 // Large values, and enough tiles for several blocks (the weight gradient accumulates across
-// them).
+// them; the forward passes split them over threads).
 TEST(conv2d_winograd_large_values_and_many_blocks) {
   AlgoScope algo(ConvAlgo::kWinograd);
   check_winograd(shape3x3(2, 3, 7, 6, 4, 1), 901, 1e4f);
   check_winograd(shape3x3(6, 8, 40, 36, 16, 1), 907);
   check_winograd(shape3x3(2, 256, 8, 8, 256, 1), 911);
+  // Enough tiles for each thread to take whole blocks of its own (3 threads: uneven shares).
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  for (int threads : {2, 3}) {
+    pool.set_num_threads(threads);
+    check_winograd(shape3x3(9, 64, 31, 30, 64, 1), 913 + threads);
+  }
+  pool.set_num_threads(saved_threads);
 }
 
 TEST(conv2d_winograd_algo_names) {
