@@ -716,10 +716,8 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   float* v = ScratchArena::local().allocate_floats(kE * b_panels * b_panel);
   float* z = ScratchArena::local().allocate_floats(kE * a_panels * a_panel);
   float* du = ScratchArena::local().allocate_floats(kE * du_rows * ldu);
-  // Channels past the last of a panel must read as zeros (they feed rows and columns of dU
-  // that are dropped, but NaN garbage there would not be).
-  std::fill(v, v + kE * b_panels * b_panel, 0.0f);
-  std::fill(z, z + kE * a_panels * a_panel, 0.0f);
+  // Channels past the last of a panel are never written: they only feed rows and columns of
+  // dU past out_c and in_c, which are dropped.
   ThreadPool& pool = ThreadPool::global();
   for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
     const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
