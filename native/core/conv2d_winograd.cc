@@ -132,6 +132,7 @@ Geometry make_geometry(int64_t batch, int64_t in_c, int64_t in_h, int64_t in_w, 
 struct TransformKernels {
   WinogradInputKernel input = nullptr;
   WinogradOutputKernel output = nullptr;
+  WinogradWeightKernel weight = nullptr;
 };
 
 TransformKernels transform_kernels(const KernelConfig& cfg) {
@@ -140,6 +141,7 @@ TransformKernels transform_kernels(const KernelConfig& cfg) {
   if (cfg.isa == Isa::kAvx2) {
     k.input = f32_winograd_input_6x6_avx2;
     k.output = f32_winograd_output_4x4_avx2;
+    k.weight = f32_winograd_weight_3x3_avx2;
   }
 #else
   (void)cfg;
@@ -465,9 +467,26 @@ inline void store_runs(const float* out, float* dst, int64_t stride) {
 // panel; rows past the last are zero.
 template <class W>
 void transform_weights(const PackedGemm& pg, const float* w, int64_t row_stride, int64_t col_stride,
-                       bool flip, float* u) {
+                       bool flip, float* u, WinogradWeightKernel kernel) {
   constexpr int kA = W::kAlpha, kE = kA * kA;
   const int mr = int(pg.mr);
+  if (kernel != nullptr && mr <= kLanes) {
+    static const float kZeros[9] = {};
+    parallel_range(pg.a_panels, 1, [&](int64_t p_begin, int64_t p_end) {
+      const float* kernels[kLanes];
+      for (int64_t panel = p_begin; panel < p_end; ++panel) {
+        float* base = u + panel * kE * pg.a_panel;
+        const int rows = int(std::min<int64_t>(mr, pg.rows - panel * mr));
+        const float* w_panel = w + panel * mr * row_stride;
+        for (int l = rows; l < kLanes; ++l) kernels[l] = kZeros;
+        for (int64_t q = 0; q < pg.depth; ++q) {
+          for (int l = 0; l < rows; ++l) kernels[l] = w_panel + l * row_stride + q * col_stride;
+          kernel(kernels, flip, base + q * mr, pg.a_panel, mr);
+        }
+      }
+    });
+    return;
+  }
   parallel_range(pg.a_panels, 1, [&](int64_t p_begin, int64_t p_end) {
     float g[9 * kLanes], out[kE * kLanes];
     std::fill(g, g + 9 * kLanes, 0.0f);
@@ -663,7 +682,7 @@ bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
   const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
   ScratchArena::Scope scope;
   float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
-  transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u);
+  transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u, transform_kernels(cfg).weight);
   winograd_convolve<Tile>(cfg, pg, g, x, u, bias, y);
   return true;
 }
@@ -683,7 +702,7 @@ bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const
   const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
   ScratchArena::Scope scope;
   float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
-  transform_weights<Tile>(pg, w, 9, s.in_channels * 9, true, u);
+  transform_weights<Tile>(pg, w, 9, s.in_channels * 9, true, u, transform_kernels(cfg).weight);
   winograd_convolve<Tile>(cfg, pg, g, dy, u, nullptr, dx);
   return true;
 }

@@ -30,7 +30,15 @@ using WinogradInputKernel = void (*)(const WinogradWindows& w, float* out, int64
 using WinogradOutputKernel = void (*)(const float* m, int64_t m_stride, float bias,
                                       float* const* tiles, int64_t ld);
 
+// u[e * u_stride + l] = (G g_l G^T)[e] for l < lanes (<= 8), e < 36, where g_l is the 3x3
+// kernel at kernels[l] (nine floats, rotated by 180 degrees when flip is set); all eight
+// pointers are read.
+using WinogradWeightKernel = void (*)(const float* const* kernels, bool flip, float* u,
+                                      int64_t u_stride, int lanes);
+
 #if defined(CONVNET_HAVE_X86_KERNELS)
+void f32_winograd_weight_3x3_avx2(const float* const* kernels, bool flip, float* u,
+                                  int64_t u_stride, int lanes);
 void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t out_stride);
 void f32_winograd_output_4x4_avx2(const float* m, int64_t m_stride, float bias, float* const* tiles,
                                   int64_t ld);

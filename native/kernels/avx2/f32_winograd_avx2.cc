@@ -57,7 +57,48 @@ inline void output_1d(const __m256 m[6], __m256 o[4]) {
   o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), e, b), m[5]);
 }
 
+// G g on three vectors, giving six (conv2d_winograd.cc's F4x4::weight).
+inline void weight_1d(__m256 g0, __m256 g1, __m256 g2, __m256 u[6]) {
+  const __m256 even = _mm256_add_ps(g0, g2);
+  const __m256 sixth = _mm256_set1_ps(1.0f / 6.0f);
+  const __m256 a = _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 24.0f), g0,
+                                   _mm256_mul_ps(_mm256_set1_ps(1.0f / 6.0f), g2));
+  const __m256 b = _mm256_mul_ps(_mm256_set1_ps(1.0f / 12.0f), g1);
+  u[0] = _mm256_mul_ps(_mm256_set1_ps(0.25f), g0);
+  u[1] = _mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), sixth), _mm256_add_ps(even, g1));
+  u[2] = _mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), sixth), _mm256_sub_ps(even, g1));
+  u[3] = _mm256_add_ps(a, b);
+  u[4] = _mm256_sub_ps(a, b);
+  u[5] = g2;
+}
+
 }  // namespace
+
+void f32_winograd_weight_3x3_avx2(const float* const* kernels, bool flip, float* u,
+                                  int64_t u_stride, int lanes) {
+  __m256 r[8];
+  for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(kernels[l]);  // taps 0..7
+  transpose8(r);
+  const __m256 last = _mm256_setr_ps(kernels[0][8], kernels[1][8], kernels[2][8], kernels[3][8],
+                                     kernels[4][8], kernels[5][8], kernels[6][8], kernels[7][8]);
+  __m256 g[9];
+  for (int k = 0; k < 8; ++k) g[flip ? 8 - k : k] = r[k];
+  g[flip ? 0 : 8] = last;
+  __m256 t[18];  // t[i * 3 + j] = (G g)[i][j]
+  for (int j = 0; j < 3; ++j) {
+    __m256 o[6];
+    weight_1d(g[j], g[3 + j], g[6 + j], o);
+    for (int i = 0; i < 6; ++i) t[i * 3 + j] = o[i];
+  }
+  alignas(32) int32_t mask_bits[8];
+  for (int l = 0; l < 8; ++l) mask_bits[l] = l < lanes ? -1 : 0;
+  const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mask_bits));
+  for (int i = 0; i < 6; ++i) {
+    __m256 o[6];
+    weight_1d(t[i * 3], t[i * 3 + 1], t[i * 3 + 2], o);
+    for (int j = 0; j < 6; ++j) _mm256_maskstore_ps(u + (i * 6 + j) * u_stride, mask, o[j]);
+  }
+}
 
 void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t out_stride) {
   __m256 t[36];  // after the row pass: t[k * 6 + j] = (B^T d)[k][j]
