@@ -106,6 +106,7 @@ interface Addon {
   isa(): Isa;
   availableIsas(): Isa[];
   setIsa(isa: string): void;
+  setConvAlgo(algo: string): void;
   numThreads(): number;
   setNumThreads(n: number): void;
   fmaPeak(threads?: number, seconds?: number): number;
@@ -147,6 +148,18 @@ function applyArchOverride(addon: Addon): void {
     );
   }
   addon.setIsa(env);
+}
+
+const CONV_ALGOS: readonly string[] = ['auto', 'direct', 'winograd'];
+
+/** Applies CONVNET_CONV_ALGO=auto|direct|winograd (3x3 stride-1 convolutions), if set. */
+function applyConvAlgoOverride(addon: Addon): void {
+  const env = process.env.CONVNET_CONV_ALGO;
+  if (env === undefined || env === '') return;
+  if (!CONV_ALGOS.includes(env)) {
+    throw new Error(`CONVNET_CONV_ALGO must be one of ${CONV_ALGOS.join(', ')}, got '${env}'`);
+  }
+  addon.setConvAlgo(env);
 }
 
 // One record per geometry kind, reused across calls: JS is single-threaded per isolate and the
@@ -393,14 +406,15 @@ function wrapKernels(a: Addon): Kernels {
 let cached: NativeBackend | null = null;
 
 /**
- * Loads the addon (once per process) and applies CONVNET_ARCH. Throws an Error saying why when
- * it cannot: no binary at the searched paths, the dynamic loader's message, or an unusable
- * CONVNET_ARCH.
+ * Loads the addon (once per process) and applies CONVNET_ARCH and CONVNET_CONV_ALGO. Throws an
+ * Error saying why when it cannot: no binary at the searched paths, the dynamic loader's message,
+ * or an unusable CONVNET_ARCH or CONVNET_CONV_ALGO.
  */
 export function loadNativeBackend(): NativeBackend {
   if (cached !== null) return cached;
   const addon = loadAddon();
   applyArchOverride(addon);
+  applyConvAlgoOverride(addon);
   cached = {
     kernels: Object.freeze(wrapKernels(addon)),
     isa: () => addon.isa(),

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "../core/conv2d_winograd.h"
 #include "../core/fma_peak.h"
 #include "../core/kernel_config.h"
 #include "../core/thread_pool.h"
@@ -51,6 +52,25 @@ Napi::Value SetIsa(const Napi::CallbackInfo& info) {
         env, std::string(fn) + ": instruction set '" + name +
                  "' is not supported by this CPU or build (available: " + available_list() + ")");
   }
+  return env.Undefined();
+}
+
+// setConvAlgo('auto' | 'direct' | 'winograd'): whether 3x3 stride-1 convolutions may use
+// Winograd (CONVNET_CONV_ALGO, applied at load).
+Napi::Value SetConvAlgo(const Napi::CallbackInfo& info) {
+  const char* fn = "setConvAlgo";
+  Napi::Env env = info.Env();
+  if (!info[0].IsString()) {
+    throw_type_error(env,
+                     std::string(fn) + ": algo must be a string, got " + describe(env, info[0]));
+  }
+  const std::string name = info[0].As<Napi::String>().Utf8Value();
+  const std::optional<ConvAlgo> algo = parse_conv_algo(name);
+  if (!algo) {
+    throw_range_error(
+        env, std::string(fn) + ": algo must be one of auto, direct, winograd, got '" + name + "'");
+  }
+  set_conv_algo(*algo);
   return env.Undefined();
 }
 
@@ -103,6 +123,7 @@ void export_runtime(Napi::Env env, Napi::Object exports) {
   exports.Set("isa", Napi::Function::New(env, GetIsa, "isa"));
   exports.Set("availableIsas", Napi::Function::New(env, AvailableIsas, "availableIsas"));
   exports.Set("setIsa", Napi::Function::New(env, SetIsa, "setIsa"));
+  exports.Set("setConvAlgo", Napi::Function::New(env, SetConvAlgo, "setConvAlgo"));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak, "fmaPeak"));

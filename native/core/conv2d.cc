@@ -5,6 +5,7 @@
 
 #include "conv2d_depthwise.h"
 #include "conv2d_implicit.h"
+#include "conv2d_winograd.h"
 #include "gemm.h"
 #include "im2col.h"
 #include "reduce.h"
@@ -73,6 +74,7 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     conv2d_depthwise_forward(s, x, w, bias, y);
     return;
   }
+  if (conv2d_forward_winograd(s, x, w, bias, y)) return;
   const KernelConfig& cfg = active_kernel_config();
   if (!pl.direct && conv2d_forward_implicit(cfg, s, x, w, bias, y)) return;
   for_each_task(pl, [&](int64_t t) {
@@ -111,6 +113,7 @@ void conv2d_backward_input(const Conv2dShape& s, const float* dy, const float* w
     conv2d_depthwise_backward_input(s, dy, w, dx);
     return;
   }
+  if (conv2d_backward_input_winograd(s, dy, w, dx)) return;
   const KernelConfig& cfg = active_kernel_config();
   if (!pl.direct && conv2d_backward_input_implicit(cfg, s, dy, w, dx)) return;
   for_each_task(pl, [&](int64_t t) {
@@ -177,6 +180,7 @@ void conv2d_backward_weight(const Conv2dShape& s, const float* x, const float* d
     conv2d_depthwise_backward_weight(s, x, dy, dw, dbias);
     return;
   }
+  if (conv2d_backward_weight_winograd(s, x, dy, dw, dbias)) return;
   const KernelConfig& cfg = active_kernel_config();
   if (!pl.direct && conv2d_backward_weight_implicit(cfg, s, x, dy, dw, dbias)) return;
   if (dbias != nullptr) bias_grad(s, pl.p, dy, dbias);

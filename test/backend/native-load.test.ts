@@ -40,6 +40,7 @@ const savedEnv = { ...process.env };
 afterEach(() => {
   for (const key of [
     'CONVNET_ARCH',
+    'CONVNET_CONV_ALGO',
     'CONVNET_BACKEND',
     'CONVNET_PREBUILD',
     'CONVNET_NUM_THREADS',
@@ -133,6 +134,20 @@ describe.skipIf(tsOnly)('native backend loading', () => {
     expect(() => mod.loadNativeBackend()).toThrow(
       `CONVNET_ARCH=${missing}, but this CPU supports only ${expectedIsas().join(', ')}`,
     );
+  });
+
+  it('CONVNET_CONV_ALGO picks the convolution algorithm; an unknown value is a clear error', async () => {
+    process.env.CONVNET_CONV_ALGO = 'fastest';
+    const mod0 = await freshNative();
+    expect(() => mod0.loadNativeBackend()).toThrow(
+      "CONVNET_CONV_ALGO must be one of auto, direct, winograd, got 'fastest'",
+    );
+    // The setting lives in the addon, shared by the whole process: end on the default.
+    for (const algo of ['winograd', 'direct', 'auto']) {
+      process.env.CONVNET_CONV_ALGO = algo;
+      const mod = await freshNative();
+      expect(() => mod.loadNativeBackend()).not.toThrow();
+    }
   });
 
   it('through the index, a bad CONVNET_ARCH falls back to TS and reports why', async () => {

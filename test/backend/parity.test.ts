@@ -302,6 +302,23 @@ function convParity(N: Kernels, use: () => void): void {
       name: 'backward input scattered, 1x1 padded beyond the extent: 8 -> 512, 4x4 pad 1',
       g: conv2dGeometry('parity', [2, 8, 4, 4], [512, 8, 1, 1], { padding: 1 }),
     },
+    // 3x3 stride 1 with 16+ channels: Winograd F(4x4, 3x3) (128+ for the weight gradient).
+    {
+      name: 'winograd: 16 -> 16, odd 7x9 (partial tiles), no padding, batch 2',
+      g: conv2dGeometry('parity', [2, 16, 7, 9], [16, 16, 3, 3]),
+    },
+    {
+      name: 'winograd: 24 -> 20, 5x5 (smaller than two tiles), pad 2, batch 1',
+      g: conv2dGeometry('parity', [1, 24, 5, 5], [20, 24, 3, 3], { padding: 2 }),
+    },
+    {
+      name: 'winograd: the reference CNN second layer, 32 -> 64, 13x13, batch 3',
+      g: conv2dGeometry('parity', [3, 32, 13, 13], [64, 32, 3, 3]),
+    },
+    {
+      name: 'winograd weight gradient too: 128 -> 130, 6x5 pad 1, batch 2',
+      g: conv2dGeometry('parity', [2, 128, 6, 5], [130, 128, 3, 3], { padding: 1 }),
+    },
     {
       name: '1x1 padded: backward input padding beyond the kernel extent',
       g: conv2dGeometry('parity', [2, 8, 5, 5], [16, 8, 1, 1], { padding: 1 }),

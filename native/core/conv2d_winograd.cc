@@ -1,0 +1,798 @@
+#include "conv2d_winograd.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+#include "kernel_config.h"
+#include "reduce.h"
+#include "scratch_arena.h"
+#include "thread_pool.h"
+#include "winograd_kernels.h"
+
+namespace convnet {
+namespace {
+
+// Tiles (or weight pairs) transformed together: the transforms loop over lanes innermost, so
+// the compiler vectorizes them across tiles without any intrinsics.
+constexpr int kLanes = 8;
+
+// Floats of transformed tiles (V and M, or V and the dy transform) per block: a block's GEMM
+// operands should stay in the shared L3, and blocks are not made smaller than kMinBlockTiles
+// (the GEMMs' n or k) however many channels there are.
+constexpr int64_t kBlockFloats = int64_t{1} << 20;
+constexpr int64_t kMinBlockTiles = 64;
+// The same for a block that one thread takes through every step on its own (its L2), which is
+// done when the transformed weights, read again for every block, stay in the shared cache.
+constexpr int64_t kThreadBlockFloats = int64_t{1} << 18;
+constexpr int64_t kSharedWeightFloats = int64_t{1} << 20;
+
+std::atomic<ConvAlgo> g_conv_algo{ConvAlgo::kAuto};
+
+using Transform1d = void (*)(const float* in, int64_t in_stride, float* out, int64_t out_stride);
+
+// F(4x4, 3x3) with interpolation points 0, 1, -1, 2, -2 and infinity. Each 1-D transform maps
+// kLanes columns at once: entry r of lane l is at [r * stride + l].
+struct F4x4 {
+  static constexpr int kM = 4;
+  static constexpr int kAlpha = 6;
+
+  // B^T d
+  static void input(const float* d, int64_t ds, float* o, int64_t os) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float d0 = d[l], d1 = d[ds + l], d2 = d[2 * ds + l], d3 = d[3 * ds + l],
+                  d4 = d[4 * ds + l], d5 = d[5 * ds + l];
+      o[l] = 4.0f * d0 - 5.0f * d2 + d4;
+      o[os + l] = (d3 + d4) - 4.0f * (d1 + d2);
+      o[2 * os + l] = (d4 - d3) + 4.0f * (d1 - d2);
+      o[3 * os + l] = (d4 - d2) + 2.0f * (d3 - d1);
+      o[4 * os + l] = (d4 - d2) - 2.0f * (d3 - d1);
+      o[5 * os + l] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+  }
+  // A^T m
+  static void output(const float* m, int64_t ms, float* o, int64_t os) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float m0 = m[l], m1 = m[ms + l], m2 = m[2 * ms + l], m3 = m[3 * ms + l],
+                  m4 = m[4 * ms + l], m5 = m[5 * ms + l];
+      const float a = m1 + m2, b = m1 - m2, c = m3 + m4, e = m3 - m4;
+      o[l] = m0 + a + c;
+      o[os + l] = b + 2.0f * e;
+      o[2 * os + l] = a + 4.0f * c;
+      o[3 * os + l] = b + 8.0f * e + m5;
+    }
+  }
+  // A y: the adjoint of output(), for the weight gradient.
+  static void output_adjoint(const float* y, int64_t ys, float* z, int64_t zs) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float y0 = y[l], y1 = y[ys + l], y2 = y[2 * ys + l], y3 = y[3 * ys + l];
+      const float even1 = y0 + y2, odd1 = y1 + y3, even2 = y0 + 4.0f * y2,
+                  odd2 = 2.0f * y1 + 8.0f * y3;
+      z[l] = y0;
+      z[zs + l] = even1 + odd1;
+      z[2 * zs + l] = even1 - odd1;
+      z[3 * zs + l] = even2 + odd2;
+      z[4 * zs + l] = even2 - odd2;
+      z[5 * zs + l] = y3;
+    }
+  }
+  // G g
+  static void weight(const float* g, int64_t gs, float* u, int64_t us) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float g0 = g[l], g1 = g[gs + l], g2 = g[2 * gs + l];
+      const float even = g0 + g2;
+      u[l] = 0.25f * g0;
+      u[us + l] = (-1.0f / 6.0f) * (even + g1);
+      u[2 * us + l] = (-1.0f / 6.0f) * (even - g1);
+      u[3 * us + l] = (1.0f / 24.0f) * g0 + (1.0f / 12.0f) * g1 + (1.0f / 6.0f) * g2;
+      u[4 * us + l] = (1.0f / 24.0f) * g0 - (1.0f / 12.0f) * g1 + (1.0f / 6.0f) * g2;
+      u[5 * us + l] = g2;
+    }
+  }
+  // G^T u: the adjoint of weight().
+  static void weight_adjoint(const float* u, int64_t us, float* g, int64_t gs) {
+    for (int l = 0; l < kLanes; ++l) {
+      const float u0 = u[l], u1 = u[us + l], u2 = u[2 * us + l], u3 = u[3 * us + l],
+                  u4 = u[4 * us + l], u5 = u[5 * us + l];
+      const float s12 = u1 + u2, d12 = u2 - u1, s34 = u3 + u4, d34 = u3 - u4;
+      g[l] = 0.25f * u0 - (1.0f / 6.0f) * s12 + (1.0f / 24.0f) * s34;
+      g[gs + l] = (1.0f / 6.0f) * d12 + (1.0f / 12.0f) * d34;
+      g[2 * gs + l] = (-1.0f / 6.0f) * s12 + (1.0f / 6.0f) * s34 + u5;
+    }
+  }
+};
+
+// Applies F (S entries to R) along both axes of an S x S grid of lane vectors, giving R x R.
+template <int S, int R, Transform1d F>
+inline void transform_2d(const float* in, float* out) {
+  float tmp[R * S * kLanes];
+  for (int j = 0; j < S; ++j) F(in + j * kLanes, S * kLanes, tmp + j * kLanes, S * kLanes);
+  for (int i = 0; i < R; ++i) F(tmp + i * S * kLanes, kLanes, out + i * R * kLanes, kLanes);
+}
+
+// One Winograd convolution: y[N, out_c, out_h, out_w] from x[N, in_c, in_h, in_w], where output
+// pixel (oh, ow) reads input rows oh - pad_h .. oh - pad_h + 2 (zero outside).
+struct Geometry {
+  int64_t batch, in_c, in_h, in_w, out_c, out_h, out_w, pad_h, pad_w;
+  int64_t tiles_w, tiles_per_image, tiles;
+};
+
+template <class W>
+Geometry make_geometry(int64_t batch, int64_t in_c, int64_t in_h, int64_t in_w, int64_t out_c,
+                       int64_t out_h, int64_t out_w, int64_t pad_h, int64_t pad_w) {
+  Geometry g{batch, in_c, in_h, in_w, out_c, out_h, out_w, pad_h, pad_w, 0, 0, 0};
+  const int64_t tiles_h = (out_h + W::kM - 1) / W::kM;
+  g.tiles_w = (out_w + W::kM - 1) / W::kM;
+  g.tiles_per_image = tiles_h * g.tiles_w;
+  g.tiles = batch * g.tiles_per_image;
+  return g;
+}
+
+// The transforms' kernels for the active instruction set (null: the portable loops).
+struct TransformKernels {
+  WinogradInputKernel input = nullptr;
+  WinogradOutputKernel output = nullptr;
+  WinogradWeightKernel weight = nullptr;
+};
+
+TransformKernels transform_kernels(const KernelConfig& cfg) {
+  TransformKernels k;
+#if defined(CONVNET_HAVE_X86_KERNELS)
+  if (cfg.isa == Isa::kAvx2) {
+    k.input = f32_winograd_input_6x6_avx2;
+    k.output = f32_winograd_output_4x4_avx2;
+    k.weight = f32_winograd_weight_3x3_avx2;
+  }
+#else
+  (void)cfg;
+#endif
+  return k;
+}
+
+// Where kLanes consecutive tiles start: image and output row/column of each tile's corner.
+struct LaneTiles {
+  int count;
+  int64_t image[kLanes], row[kLanes], col[kLanes];
+};
+
+template <class W>
+LaneTiles lane_tiles(const Geometry& g, int64_t t0, int64_t t_end) {
+  LaneTiles lt;
+  lt.count = int(std::min<int64_t>(kLanes, t_end - t0));
+  for (int l = 0; l < lt.count; ++l) {
+    const int64_t t = t0 + l, r = t % g.tiles_per_image;
+    lt.image[l] = t / g.tiles_per_image;
+    lt.row[l] = (r / g.tiles_w) * W::kM;
+    lt.col[l] = (r % g.tiles_w) * W::kM;
+  }
+  return lt;
+}
+
+// The part of a Size x Size window at (r0, c0) that lies inside an h x w plane: rows
+// [i0, i1) and columns [j0, j1) of the window, the first of them at `offset` in the plane. It is
+// the same for every channel of a lane group, so the zeros outside are written once per group.
+struct Window {
+  int i0, i1, j0, j1;
+  int64_t offset;
+};
+
+template <int Size>
+Window clip_window(int64_t h, int64_t w, int64_t r0, int64_t c0) {
+  auto clip = [](int64_t v) { return int(std::clamp<int64_t>(v, 0, Size)); };
+  Window win;
+  win.i0 = clip(-r0);
+  win.i1 = std::max(win.i0, clip(h - r0));
+  win.j0 = clip(-c0);
+  win.j1 = std::max(win.j0, clip(w - c0));
+  win.offset = (r0 + win.i0) * w + c0 + win.j0;
+  return win;
+}
+
+// Copies the window's inside part from plane (row stride w) into lane l of d.
+template <int Size>
+inline void gather_window(const float* plane, int64_t w, const Window& win, float* d, int l) {
+  const float* src = plane + win.offset;
+  if (win.i0 == 0 && win.i1 == Size && win.j0 == 0 && win.j1 == Size) {
+    for (int i = 0; i < Size; ++i) {
+      for (int j = 0; j < Size; ++j) d[(i * Size + j) * kLanes + l] = src[i * w + j];
+    }
+    return;
+  }
+  for (int i = win.i0; i < win.i1; ++i) {
+    for (int j = win.j0; j < win.j1; ++j) {
+      d[(i * Size + j) * kLanes + l] = src[(i - win.i0) * w + (j - win.j0)];
+    }
+  }
+}
+
+// Where the transforms put lane l of channel c of element e: at e * e_stride +
+// channel_offset(c) + lane[l], laid out as the micro-kernel's packed panels so that the GEMMs
+// need no packing of their own.
+struct LaneStore {
+  int64_t e_stride;
+  int64_t c_div, c_panel, c_unit;  // channel c starts at (c / c_div) * c_panel + c % c_div * c_unit
+  int64_t lane[kLanes];
+  bool contiguous;  // lane[l] == lane[0] + l
+  int64_t channel_offset(int64_t c) const { return c / c_div * c_panel + c % c_div * c_unit; }
+};
+
+// Panels of nr tiles with the channels as the depth (the forward GEMM's B): each panel is
+// panel_stride floats, `panels` per element.
+LaneStore panel_store(int64_t nr, int64_t panel_stride, int64_t panels, int64_t first) {
+  LaneStore st{panels * panel_stride, 1, nr, 0, {}, true};
+  for (int l = 0; l < kLanes; ++l) {
+    const int64_t t = first + l;
+    st.lane[l] = t / nr * panel_stride + t % nr;
+    st.contiguous = st.contiguous && st.lane[l] == st.lane[0] + l;
+  }
+  return st;
+}
+
+// Panels of `width` channels with the tiles as the depth (the weight gradient's A and B).
+LaneStore depth_panel_store(int64_t width, int64_t panel_stride, int64_t panels, int64_t first) {
+  LaneStore st{panels * panel_stride, width, panel_stride, 1, {}, width == 1};
+  for (int l = 0; l < kLanes; ++l) st.lane[l] = (first + l) * width;
+  return st;
+}
+
+template <int kE>
+inline void store_lanes(const LaneStore& st, const float* out, int64_t c, float* dst) {
+  float* base = dst + st.channel_offset(c);
+  if (st.contiguous) {
+    for (int e = 0; e < kE; ++e) {
+      float* d = base + e * st.e_stride + st.lane[0];
+      for (int l = 0; l < kLanes; ++l) d[l] = out[e * kLanes + l];
+    }
+    return;
+  }
+  for (int e = 0; e < kE; ++e) {
+    for (int l = 0; l < kLanes; ++l) base[e * st.e_stride + st.lane[l]] = out[e * kLanes + l];
+  }
+}
+
+// The kernel's form of transform_input_tiles: every window is read in place, the part outside
+// the plane masked off (lanes past the last tile read no rows at all).
+template <class W>
+void transform_input_tiles_with(const Geometry& g, const float* x, const LaneTiles& lt,
+                                const LaneStore& st, float* v, WinogradInputKernel kernel,
+                                float* out) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  const int64_t plane_size = g.in_h * g.in_w;
+  WinogradWindows w;
+  int64_t offset[kLanes];
+  for (int l = 0; l < kLanes; ++l) {
+    offset[l] = 0;
+    w.whole_rows[l] = false;
+    w.row_begin[l] = w.row_end[l] = 0;
+    for (int j = 0; j < kLanes; ++j) w.column_mask[l][j] = 0;
+    if (l >= lt.count) continue;
+    const int64_t r0 = lt.row[l] - g.pad_h, c0 = lt.col[l] - g.pad_w;
+    const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
+    w.row_begin[l] = win.i0;
+    w.row_end[l] = win.i1;
+    for (int j = win.j0; j < win.j1; ++j) w.column_mask[l][j] = -1;
+    offset[l] = lt.image[l] * g.in_c * plane_size + r0 * g.in_w + c0;
+    // Eight floats from the last row's start stay inside the plane (x has no slack after it).
+    w.whole_rows[l] = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
+                      (r0 + kA - 1) * g.in_w + c0 + kLanes <= plane_size;
+  }
+  w.ld = g.in_w;
+  for (int64_t c = 0; c < g.in_c; ++c) {
+    // The window's corner may lie outside the plane (padding): its address is formed without
+    // pointer arithmetic outside the array, and only the inside part is ever loaded.
+    const uintptr_t channel = reinterpret_cast<uintptr_t>(x + c * plane_size);
+    for (int l = 0; l < kLanes; ++l) {
+      w.origin[l] = reinterpret_cast<const float*>(channel + offset[l] * sizeof(float));
+    }
+    if (st.contiguous) {
+      kernel(w, v + st.channel_offset(c) + st.lane[0], st.e_stride);
+    } else {
+      kernel(w, out, kLanes);
+      store_lanes<kE>(st, out, c, v);
+    }
+  }
+}
+
+// The weight gradient's B^T x B through the kernel, its lanes eight channels of one tile: the
+// packed panels (nr channels wide, tiles as the depth) then take contiguous runs of eight.
+// Needs nr to be a multiple of kLanes; channels past the last come out zero.
+template <class W>
+void transform_input_channels(const Geometry& g, const float* x, int64_t t0, int64_t t_end,
+                              int64_t b0, int64_t nr, int64_t panel, int64_t panels, float* v,
+                              WinogradInputKernel kernel) {
+  constexpr int kA = W::kAlpha;
+  const int64_t plane_size = g.in_h * g.in_w;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  for (int t = 0; t < lt.count; ++t) {
+    const int64_t r0 = lt.row[t] - g.pad_h, c0 = lt.col[t] - g.pad_w;
+    const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
+    const bool whole = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
+                       (r0 + kA - 1) * g.in_w + c0 + kLanes <= plane_size;
+    WinogradWindows w;
+    w.ld = g.in_w;
+    const uintptr_t corner = reinterpret_cast<uintptr_t>(x) +
+                             (lt.image[t] * g.in_c * plane_size + r0 * g.in_w + c0) * sizeof(float);
+    for (int64_t ch0 = 0; ch0 < g.in_c; ch0 += kLanes) {
+      for (int l = 0; l < kLanes; ++l) {
+        const bool real = ch0 + l < g.in_c;
+        w.row_begin[l] = win.i0;
+        w.row_end[l] = real ? win.i1 : win.i0;
+        w.whole_rows[l] = real && whole;
+        for (int j = 0; j < kLanes; ++j) w.column_mask[l][j] = j >= win.j0 && j < win.j1 ? -1 : 0;
+        w.origin[l] = reinterpret_cast<const float*>(
+            corner + (real ? (ch0 + l) * plane_size * int64_t(sizeof(float)) : 0));
+      }
+      const int64_t tile = t0 - b0 + t;
+      kernel(w, v + ch0 / nr * panel + tile * nr + ch0 % nr, panels * panel);
+    }
+  }
+}
+
+// B^T d B for the input tiles t0 .. t_end of every channel, stored through st into v (by the
+// kernel when there is one: it computes F(4x4, 3x3), the only W in use).
+template <class W>
+void transform_input_tiles(const Geometry& g, const float* x, int64_t t0, int64_t t_end,
+                           const LaneStore& st, float* v, WinogradInputKernel kernel) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  const int64_t plane_size = g.in_h * g.in_w;
+  float out[kE * kLanes];
+  if (kernel != nullptr) {
+    transform_input_tiles_with<W>(g, x, lt, st, v, kernel, out);
+    return;
+  }
+  float d[kE * kLanes];
+  std::fill(d, d + kE * kLanes, 0.0f);  // lanes past the last tile stay zero
+  Window win[kLanes];
+  for (int l = 0; l < lt.count; ++l) {
+    win[l] = clip_window<kA>(g.in_h, g.in_w, lt.row[l] - g.pad_h, lt.col[l] - g.pad_w);
+  }
+  for (int64_t c = 0; c < g.in_c; ++c) {
+    for (int l = 0; l < lt.count; ++l) {
+      gather_window<kA>(x + (lt.image[l] * g.in_c + c) * plane_size, g.in_w, win[l], d, l);
+    }
+    transform_2d<kA, kA, W::input>(d, out);
+    store_lanes<kE>(st, out, c, v);
+  }
+}
+
+// A y A^T for the output-gradient tiles t0 .. t_end of every channel, stored through st into z.
+template <class W>
+void transform_output_grad_tiles(const Geometry& g, const float* dy, int64_t t0, int64_t t_end,
+                                 const LaneStore& st, float* z) {
+  constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  const int64_t plane_size = g.out_h * g.out_w;
+  float d[kM * kM * kLanes], out[kE * kLanes];
+  std::fill(d, d + kM * kM * kLanes, 0.0f);
+  Window win[kLanes];
+  for (int l = 0; l < lt.count; ++l) {
+    win[l] = clip_window<kM>(g.out_h, g.out_w, lt.row[l], lt.col[l]);
+  }
+  for (int64_t o = 0; o < g.out_c; ++o) {
+    for (int l = 0; l < lt.count; ++l) {
+      gather_window<kM>(dy + (lt.image[l] * g.out_c + o) * plane_size, g.out_w, win[l], d, l);
+    }
+    transform_2d<kM, kA, W::output_adjoint>(d, out);
+    store_lanes<kE>(st, out, o, z);
+  }
+}
+
+// y tiles t0 .. t_end = A^T m A (+ bias), from m[e][o][tile - t0] (m_rows rows of stride ld
+// per element).
+template <class W>
+void transform_output_tiles(const Geometry& g, const float* m, const float* bias, int64_t t0,
+                            int64_t t_end, float* y, int64_t m_rows, int64_t ld,
+                            WinogradOutputKernel kernel) {
+  constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  const int64_t plane_size = g.out_h * g.out_w;
+  float in[kE * kLanes], out[kM * kM * kLanes];
+  int rows[kLanes] = {}, cols[kLanes] = {};
+  int64_t offset[kLanes];
+  for (int l = 0; l < lt.count; ++l) {
+    rows[l] = int(std::min<int64_t>(kM, g.out_h - lt.row[l]));
+    cols[l] = int(std::min<int64_t>(kM, g.out_w - lt.col[l]));
+    offset[l] = lt.image[l] * g.out_c * plane_size + lt.row[l] * g.out_w + lt.col[l];
+  }
+  bool whole = kernel != nullptr && lt.count == kLanes;  // the kernel writes only whole tiles
+  for (int l = 0; l < lt.count; ++l) whole = whole && rows[l] == kM && cols[l] == kM;
+  if (whole) {
+    float* tiles[kLanes];
+    for (int64_t o = 0; o < g.out_c; ++o) {
+      for (int l = 0; l < kLanes; ++l) tiles[l] = y + o * plane_size + offset[l];
+      kernel(m + o * ld, m_rows * ld, bias != nullptr ? bias[o] : 0.0f, tiles, g.out_w);
+    }
+    return;
+  }
+  for (int64_t o = 0; o < g.out_c; ++o) {
+    for (int e = 0; e < kE; ++e) {
+      const float* src = m + (e * m_rows + o) * ld;
+      for (int l = 0; l < kLanes; ++l) in[e * kLanes + l] = src[l];
+    }
+    transform_2d<kA, kM, W::output>(in, out);
+    const float b = bias != nullptr ? bias[o] : 0.0f;
+    for (int l = 0; l < lt.count; ++l) {
+      float* dst = y + o * plane_size + offset[l];
+      if (rows[l] == kM && cols[l] == kM) {
+        for (int i = 0; i < kM; ++i) {
+          for (int j = 0; j < kM; ++j) dst[i * g.out_w + j] = out[(i * kM + j) * kLanes + l] + b;
+        }
+        continue;
+      }
+      for (int i = 0; i < rows[l]; ++i) {
+        for (int j = 0; j < cols[l]; ++j) dst[i * g.out_w + j] = out[(i * kM + j) * kLanes + l] + b;
+      }
+    }
+  }
+}
+
+// The micro-kernel's view of one element's GEMM M[e] (rows x tiles) = U[e] (rows x depth) *
+// V[e] (depth x tiles): U in mr-row panels and V in nr-tile panels, each panel padded to a
+// whole number of 64-byte lines so every panel starts aligned.
+struct PackedGemm {
+  int64_t mr, nr, kc;
+  int64_t rows, depth;
+  int64_t a_panel, a_panels;  // floats per U panel, panels per element
+  int64_t b_panel;            // floats per V panel
+};
+
+// U is stored panel-major, [panel][element][depth][mr], so that the weight transform writes
+// one contiguous region per panel: element e's panel p is at (p * elements + e) * a_panel.
+PackedGemm packed_gemm(const KernelConfig& cfg, int64_t rows, int64_t depth) {
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  PackedGemm p;
+  p.mr = cfg.mr;
+  p.nr = cfg.nr;
+  p.kc = std::max(kLine, cfg.kc / kLine * kLine);  // keeps depth chunks' panels aligned
+  p.rows = rows;
+  p.depth = depth;
+  p.a_panel = (p.mr * depth + kLine - 1) / kLine * kLine;
+  p.a_panels = (rows + p.mr - 1) / p.mr;
+  p.b_panel = (p.nr * depth + kLine - 1) / kLine * kLine;
+  return p;
+}
+
+// dst[e * stride + l] = out[e][l] for the first Run lanes of each of kE lane vectors.
+template <int kE, int Run>
+inline void store_runs(const float* out, float* dst, int64_t stride) {
+  for (int e = 0; e < kE; ++e) {
+    for (int l = 0; l < Run; ++l) dst[e * stride + l] = out[e * kLanes + l];
+  }
+}
+
+// u (packed A panels, see PackedGemm) = G g G^T for the 3x3 kernels at w + r * row_stride +
+// q * col_stride (r < rows of the GEMM, q < depth), each rotated by 180 degrees when flip is set.
+// The lanes are a panel's mr rows (mr <= kLanes), so each result is a contiguous run of the
+// panel; rows past the last are zero.
+template <class W>
+void transform_weights(const PackedGemm& pg, const float* w, int64_t row_stride, int64_t col_stride,
+                       bool flip, float* u, WinogradWeightKernel kernel) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  const int mr = int(pg.mr);
+  if (kernel != nullptr && mr <= kLanes) {
+    static const float kZeros[9] = {};
+    parallel_range(pg.a_panels, 1, [&](int64_t p_begin, int64_t p_end) {
+      const float* kernels[kLanes];
+      for (int64_t panel = p_begin; panel < p_end; ++panel) {
+        float* base = u + panel * kE * pg.a_panel;
+        const int rows = int(std::min<int64_t>(mr, pg.rows - panel * mr));
+        const float* w_panel = w + panel * mr * row_stride;
+        for (int l = rows; l < kLanes; ++l) kernels[l] = kZeros;
+        for (int64_t q = 0; q < pg.depth; ++q) {
+          for (int l = 0; l < rows; ++l) kernels[l] = w_panel + l * row_stride + q * col_stride;
+          kernel(kernels, flip, base + q * mr, pg.a_panel, mr);
+        }
+      }
+    });
+    return;
+  }
+  parallel_range(pg.a_panels, 1, [&](int64_t p_begin, int64_t p_end) {
+    float g[9 * kLanes], out[kE * kLanes];
+    std::fill(g, g + 9 * kLanes, 0.0f);
+    for (int64_t panel = p_begin; panel < p_end; ++panel) {
+      float* base = u + panel * kE * pg.a_panel;
+      const int rows = int(std::min<int64_t>(mr, pg.rows - panel * mr));
+      for (int l = rows; l < kLanes; ++l) {
+        for (int k = 0; k < 9; ++k) g[k * kLanes + l] = 0.0f;
+      }
+      const float* w_panel = w + panel * mr * row_stride;
+      for (int64_t q = 0; q < pg.depth; ++q) {
+        for (int l = 0; l < rows; ++l) {
+          const float* src = w_panel + l * row_stride + q * col_stride;
+          for (int k = 0; k < 9; ++k) g[k * kLanes + l] = src[flip ? 8 - k : k];
+        }
+        transform_2d<3, kA, W::weight>(g, out);
+        float* dst = base + q * mr;
+        switch (mr) {  // a constant run length keeps the copies inline (no memcpy calls)
+          case 4:
+            store_runs<kE, 4>(out, dst, pg.a_panel);
+            break;
+          case 6:
+            store_runs<kE, 6>(out, dst, pg.a_panel);
+            break;
+          case 8:
+            store_runs<kE, 8>(out, dst, pg.a_panel);
+            break;
+          default:
+            for (int e = 0; e < kE; ++e) {
+              for (int l = 0; l < mr; ++l) dst[e * pg.a_panel + l] = out[e * kLanes + l];
+            }
+        }
+      }
+    }
+  });
+}
+
+// m (rows x cols, row stride ldc; rows rounded up to mr) = u * v for one element, whose A
+// panels are a_stride floats apart, cols a multiple of nr.
+void packed_element_gemm(const KernelConfig& cfg, const PackedGemm& pg, const float* u,
+                         int64_t a_stride, const float* v, int64_t cols, float* m, int64_t ldc) {
+  for (int64_t panel = 0; panel < pg.a_panels; ++panel) {
+    const float* a = u + panel * a_stride;
+    float* c_rows = m + panel * pg.mr * ldc;
+    for (int64_t k0 = 0; k0 < pg.depth; k0 += pg.kc) {
+      const int64_t kc = std::min(pg.kc, pg.depth - k0);
+      const float beta = k0 == 0 ? 0.0f : 1.0f;
+      for (int64_t j = 0; j < cols; j += pg.nr) {
+        cfg.gemm_ukernel(kc, a + k0 * pg.mr, v + j / pg.nr * pg.b_panel + k0 * pg.nr, c_rows + j,
+                         ldc, 1.0f, beta);
+      }
+    }
+  }
+}
+
+// Tiles per block: as many as fit kBlockFloats with `channels` rows per element, a multiple of
+// `unit`, at least kMinBlockTiles, at most the tiles there are.
+template <class W>
+int64_t block_tiles(const Geometry& g, int64_t channels, int64_t unit) {
+  constexpr int64_t kE = W::kAlpha * W::kAlpha;
+  const int64_t fit = kBlockFloats / (kE * channels) / unit * unit;
+  const int64_t all = (g.tiles + unit - 1) / unit * unit;
+  const int64_t least = (kMinBlockTiles + unit - 1) / unit * unit;
+  return std::min(all, std::max(least, fit));
+}
+
+// Runs fn(t0, t_end) over the lane groups of tiles [b0, b1), spread over the pool.
+template <class Fn>
+void for_each_lane_group(int64_t b0, int64_t b1, Fn fn) {
+  const int64_t groups = (b1 - b0 + kLanes - 1) / kLanes;
+  ThreadPool::global().parallel_for(groups, [&](int64_t i, int) {
+    const int64_t t0 = b0 + i * kLanes;
+    fn(t0, std::min(b1, t0 + kLanes));
+  });
+}
+
+// y = winograd convolution of x with u (transform_weights' panels for pg), plus bias.
+template <class W>
+void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geometry& g,
+                       const float* x, const float* u, const float* bias, float* y) {
+  const TransformKernels kernels = transform_kernels(cfg);
+  constexpr int64_t kE = W::kAlpha * W::kAlpha;
+  const int64_t unit = std::max<int64_t>(kLanes, pg.nr);  // both divide the other
+  const int64_t m_rows = pg.a_panels * pg.mr;
+  // One block of tiles through all three steps: inside a parallel_for (each thread its own
+  // blocks) the nested loops run inline, otherwise each step is spread over the pool.
+  auto convolve_block = [&](int64_t b0, int64_t b1, int64_t block, float* v, float* m) {
+    const int64_t b_panels = block / pg.nr;
+    const int64_t cols = (b1 - b0 + pg.nr - 1) / pg.nr * pg.nr;
+    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      const LaneStore st = panel_store(pg.nr, pg.b_panel, b_panels, t0 - b0);
+      transform_input_tiles<W>(g, x, t0, t1, st, v, kernels.input);
+    });
+    ThreadPool::global().parallel_for(kE, [&](int64_t e, int) {
+      packed_element_gemm(cfg, pg, u + e * pg.a_panel, kE * pg.a_panel,
+                          v + e * b_panels * pg.b_panel, cols, m + e * m_rows * block, block);
+    });
+    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block, kernels.output);
+    });
+  };
+  ThreadPool& pool = ThreadPool::global();
+  // Many tiles and few channels: each thread takes whole blocks sized for its own L2, with no
+  // barrier between the steps (a descheduled thread then stalls no one).
+  const int64_t small =
+      std::max(unit, kThreadBlockFloats / (kE * (g.in_c + g.out_c)) / unit * unit);
+  const int64_t small_blocks = (g.tiles + small - 1) / small;
+  if (pool.participants(small_blocks) > 1 && small_blocks >= 4 * pool.num_threads() &&
+      kE * g.out_c * g.in_c <= kSharedWeightFloats) {
+    pool.parallel_for(small_blocks, [&](int64_t i, int) {
+      ScratchArena::Scope scope;
+      float* v = ScratchArena::local().allocate_floats(kE * (small / pg.nr) * pg.b_panel);
+      float* m = ScratchArena::local().allocate_floats(kE * m_rows * small);
+      convolve_block(i * small, std::min(g.tiles, (i + 1) * small), small, v, m);
+    });
+    return;
+  }
+  const int64_t block = block_tiles<W>(g, g.in_c + g.out_c, unit);
+  ScratchArena::Scope scope;
+  float* v = ScratchArena::local().allocate_floats(kE * (block / pg.nr) * pg.b_panel);
+  float* m = ScratchArena::local().allocate_floats(kE * m_rows * block);
+  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
+    convolve_block(b0, std::min(g.tiles, b0 + block), block, v, m);
+  }
+}
+
+// The cost rule (measured on ResNet-18's and the reference CNN's layers): the transforms cost per
+// tile and channel about as much as the GEMMs over a few dozen channels, so narrow layers (a
+// first layer's 1 or 3 inputs) stay on the direct path. The weight gradient's transforms are
+// dearer (both x and dy are transformed), so it needs wider layers (the reference CNN's
+// 32 -> 64 is slower than direct, ResNet-18's 64 -> 64 faster).
+constexpr int64_t kMinChannelsForward = 16;
+constexpr int64_t kMinChannelsWeightGrad = 64;
+// Outputs narrower than this waste most of each 4x4 tile.
+constexpr int64_t kMinOutputSize = 3;
+
+// min_channels: the least of in and out channels from which Winograd pays for this pass.
+bool use_winograd(const Conv2dShape& s, int64_t min_channels) {
+  if (!conv2d_winograd_supported(s) || s.batch == 0 || s.out_height <= 0 || s.out_width <= 0) {
+    return false;
+  }
+  switch (conv_algo()) {
+    case ConvAlgo::kDirect:
+      return false;
+    case ConvAlgo::kWinograd:
+      return true;
+    case ConvAlgo::kAuto:
+      break;
+  }
+  return std::min(s.in_channels, s.out_channels) >= min_channels &&
+         std::min(s.out_height, s.out_width) >= kMinOutputSize;
+}
+
+using Tile = F4x4;
+
+}  // namespace
+
+const char* conv_algo_name(ConvAlgo algo) {
+  switch (algo) {
+    case ConvAlgo::kDirect:
+      return "direct";
+    case ConvAlgo::kWinograd:
+      return "winograd";
+    case ConvAlgo::kAuto:
+      break;
+  }
+  return "auto";
+}
+
+std::optional<ConvAlgo> parse_conv_algo(std::string_view name) {
+  for (ConvAlgo a : {ConvAlgo::kAuto, ConvAlgo::kDirect, ConvAlgo::kWinograd}) {
+    if (name == conv_algo_name(a)) return a;
+  }
+  return std::nullopt;
+}
+
+ConvAlgo conv_algo() { return g_conv_algo.load(std::memory_order_relaxed); }
+void set_conv_algo(ConvAlgo algo) { g_conv_algo.store(algo, std::memory_order_relaxed); }
+
+bool conv2d_winograd_supported(const Conv2dShape& s) {
+  return s.kernel_h == 3 && s.kernel_w == 3 && s.stride_h == 1 && s.stride_w == 1 &&
+         s.dilation_h == 1 && s.dilation_w == 1 && s.groups == 1;
+}
+
+bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,
+                             const float* bias, float* y) {
+  if (!use_winograd(s, kMinChannelsForward) || s.in_channels == 0) return false;
+  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
+  const Geometry g =
+      make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
+                          s.out_height, s.out_width, s.pad_h, s.pad_w);
+  const KernelConfig& cfg = active_kernel_config();
+  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
+  ScratchArena::Scope scope;
+  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
+  transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u, transform_kernels(cfg).weight);
+  winograd_convolve<Tile>(cfg, pg, g, x, u, bias, y);
+  return true;
+}
+
+// For stride 1 the input gradient is the convolution of dy with each kernel rotated by 180
+// degrees and in/out channels swapped, padded by 2 - pad (negative: cropped).
+bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const float* w,
+                                    float* dx) {
+  if (!use_winograd(s, kMinChannelsForward) || s.in_channels == 0 || s.out_channels == 0) {
+    return false;
+  }
+  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
+  const Geometry g =
+      make_geometry<Tile>(s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels,
+                          s.in_height, s.in_width, 2 - s.pad_h, 2 - s.pad_w);
+  const KernelConfig& cfg = active_kernel_config();
+  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
+  ScratchArena::Scope scope;
+  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
+  transform_weights<Tile>(pg, w, 9, s.in_channels * 9, true, u, transform_kernels(cfg).weight);
+  winograd_convolve<Tile>(cfg, pg, g, dy, u, nullptr, dx);
+  return true;
+}
+
+// dw = G^T (sum over tiles of (A dy A^T) x (B^T x B)) G per (out, in) pair: per element, one
+// GEMM out_c x in_c over the tiles, accumulated block by block.
+bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const float* dy,
+                                     float* dw, float* dbias) {
+  if (!use_winograd(s, kMinChannelsWeightGrad) || s.in_channels == 0 || s.out_channels == 0) {
+    return false;
+  }
+  constexpr int kA = Tile::kAlpha;
+  constexpr int64_t kE = kA * kA;
+  const Geometry g =
+      make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
+                          s.out_height, s.out_width, s.pad_h, s.pad_w);
+  // Per element: dU (out_c x in_c) += Z (out_c x tiles) * V^T (tiles x in_c), the tiles of a
+  // block as the depth: Z in mr-row panels, V in nr-column panels, both written by the
+  // transforms in the micro-kernel's order.
+  const KernelConfig& cfg = active_kernel_config();
+  const TransformKernels kernels = transform_kernels(cfg);
+  const int64_t mr = cfg.mr, nr = cfg.nr;
+  const int64_t block = block_tiles<Tile>(g, g.in_c + g.out_c, kLanes);
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  const int64_t kc = std::max(kLine, cfg.kc / kLine * kLine);
+  const int64_t a_panels = (g.out_c + mr - 1) / mr, b_panels = (g.in_c + nr - 1) / nr;
+  const int64_t a_panel = (mr * block + kLine - 1) / kLine * kLine;
+  const int64_t b_panel = (nr * block + kLine - 1) / kLine * kLine;
+  const int64_t du_rows = a_panels * mr, ldu = b_panels * nr;
+  ScratchArena::Scope scope;
+  float* v = ScratchArena::local().allocate_floats(kE * b_panels * b_panel);
+  float* z = ScratchArena::local().allocate_floats(kE * a_panels * a_panel);
+  float* du = ScratchArena::local().allocate_floats(kE * du_rows * ldu);
+  // Channels past the last of a panel are never written: they only feed rows and columns of
+  // dU past out_c and in_c, which are dropped.
+  ThreadPool& pool = ThreadPool::global();
+  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
+    const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
+    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      if (kernels.input != nullptr && nr % kLanes == 0) {
+        transform_input_channels<Tile>(g, x, t0, t1, b0, nr, b_panel, b_panels, v, kernels.input);
+      } else {
+        transform_input_tiles<Tile>(g, x, t0, t1, depth_panel_store(nr, b_panel, b_panels, t0 - b0),
+                                    v, kernels.input);
+      }
+      transform_output_grad_tiles<Tile>(g, dy, t0, t1,
+                                        depth_panel_store(mr, a_panel, a_panels, t0 - b0), z);
+    });
+    pool.parallel_for(kE, [&](int64_t e, int) {
+      const float* ze = z + e * a_panels * a_panel;
+      const float* ve = v + e * b_panels * b_panel;
+      float* due = du + e * du_rows * ldu;
+      for (int64_t i = 0; i < a_panels; ++i) {
+        for (int64_t k0 = 0; k0 < n; k0 += kc) {
+          const int64_t depth = std::min(kc, n - k0);
+          const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
+          for (int64_t j = 0; j < b_panels; ++j) {
+            cfg.gemm_ukernel(depth, ze + i * a_panel + k0 * mr, ve + j * b_panel + k0 * nr,
+                             due + i * mr * ldu + j * nr, ldu, 1.0f, beta);
+          }
+        }
+      }
+    });
+  }
+  parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
+    float in[kE * kLanes], out[9 * kLanes];
+    std::fill(in, in + kE * kLanes, 0.0f);
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      for (int64_t c0 = 0; c0 < g.in_c; c0 += kLanes) {
+        const int n = int(std::min<int64_t>(kLanes, g.in_c - c0));
+        for (int e = 0; e < kE; ++e) {
+          const float* src = du + (e * du_rows + o) * ldu + c0;
+          for (int l = 0; l < n; ++l) in[e * kLanes + l] = src[l];
+        }
+        transform_2d<kA, 3, Tile::weight_adjoint>(in, out);
+        for (int l = 0; l < n; ++l) {
+          float* dst = dw + (o * g.in_c + c0 + l) * 9;
+          for (int k = 0; k < 9; ++k) dst[k] = out[k * kLanes + l];
+        }
+      }
+    }
+    if (dbias == nullptr) return;
+    const int64_t p = g.out_h * g.out_w;
+    for (int64_t o = o_begin; o < o_end; ++o) {
+      double sum = 0.0;
+      for (int64_t i = 0; i < g.batch; ++i) sum += sum_floats(dy + (i * g.out_c + o) * p, p);
+      dbias[o] = float(sum);
+    }
+  });
+  return true;
+}
+
+}  // namespace convnet

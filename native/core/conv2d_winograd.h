@@ -1,0 +1,41 @@
+// Winograd convolution for 3x3, stride 1, dilation 1, ungrouped shapes: F(4x4, 3x3) computes a
+// 4x4 output tile from a 6x6 input tile with 36 multiplies per (in, out) channel pair instead of
+// 144, so most of the work becomes 36 independent GEMMs (out channels x tiles x in channels).
+// Tiles are processed in blocks sized to stay in cache: input tiles are transformed into
+// V[element][channel][tile], the weights into U[element][out][in], each element's GEMM gives
+// M[element][out][tile], and the output transform writes the tiles (plus bias) into NCHW.
+#ifndef CONVNET_CORE_CONV2D_WINOGRAD_H_
+#define CONVNET_CORE_CONV2D_WINOGRAD_H_
+
+#include <optional>
+#include <string_view>
+
+#include "conv2d.h"
+
+namespace convnet {
+
+// Which convolution algorithm the dispatch in conv2d.cc may use for shapes that Winograd
+// supports: kAuto picks by a cost rule, kDirect never uses Winograd, kWinograd always does.
+enum class ConvAlgo { kAuto, kDirect, kWinograd };
+
+const char* conv_algo_name(ConvAlgo algo);
+std::optional<ConvAlgo> parse_conv_algo(std::string_view name);
+ConvAlgo conv_algo();
+void set_conv_algo(ConvAlgo algo);
+
+// 3x3, stride 1, dilation 1, one group (any padding).
+bool conv2d_winograd_supported(const Conv2dShape& s);
+
+// Each returns false, doing nothing, when the shape is not supported or the active ConvAlgo
+// (with the cost rule under kAuto) keeps it on the direct path.
+bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,
+                             const float* bias, float* y);
+bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const float* w,
+                                    float* dx);
+// dw is overwritten, and dbias too when not null.
+bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const float* dy,
+                                     float* dw, float* dbias);
+
+}  // namespace convnet
+
+#endif  // CONVNET_CORE_CONV2D_WINOGRAD_H_

@@ -1,0 +1,163 @@
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "../core/conv2d.h"
+#include "../core/conv2d_winograd.h"
+#include "../core/kernel_config.h"
+#include "../core/thread_pool.h"
+#include "reference.h"
+#include "test_framework.h"
+
+using convnet::Conv2dShape;
+using convnet::ConvAlgo;
+using convnet_test::random_vector;
+
+namespace {
+
+Conv2dShape shape3x3(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t pad) {
+  Conv2dShape s{n, c, h, w, o, 3, 3, 1, 1, pad, pad, 1, 1, 1, 0, 0};
+  s.out_height = convnet_test::conv_out_size(h, 3, 1, pad, 1);
+  s.out_width = convnet_test::conv_out_size(w, 3, 1, pad, 1);
+  return s;
+}
+
+// Winograd's error grows with the transforms' coefficients rather than with the number of
+// terms, so it is judged against the scale of the whole output (its largest magnitude), not
+// element by element: max |got - want| <= tol * max |want|.
+double scaled_error(const std::vector<float>& got, const std::vector<double>& want) {
+  double scale = 0.0, err = 0.0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    scale = std::max(scale, std::abs(want[i]));
+    err = std::max(err, std::abs(double(got[i]) - want[i]));
+  }
+  return scale == 0.0 ? err : err / scale;
+}
+
+// Relative to the output's largest magnitude: F(4x4, 3x3) in float32 stays near 1e-6 on these
+// shapes; the bound leaves room for large channel counts.
+constexpr double kTolerance = 2e-5;
+
+void expect_close(const std::vector<float>& got, const std::vector<double>& want,
+                  const std::string& what) {
+  const double err = scaled_error(got, want);
+  if (std::getenv("CONVNET_TEST_VERBOSE") != nullptr) {
+    std::printf("  %s: scaled error %.3g\n", what.c_str(), err);
+  }
+  EXPECT_MSG(err <= kTolerance, what + ": scaled error " + std::to_string(err));
+}
+
+void check_winograd(const Conv2dShape& s, uint32_t seed, float magnitude = 1.0f) {
+  const int64_t x_size = s.batch * s.in_channels * s.in_height * s.in_width;
+  const int64_t w_size = s.out_channels * s.in_channels * 9;
+  const int64_t y_size = s.batch * s.out_channels * s.out_height * s.out_width;
+  const std::vector<float> x = random_vector(x_size, seed, -magnitude, magnitude);
+  const std::vector<float> w = random_vector(w_size, seed + 1);
+  const std::vector<float> bias = random_vector(s.out_channels, seed + 2);
+  const std::vector<float> dy = random_vector(y_size, seed + 3, -magnitude, magnitude);
+  const std::string what = convnet_test::describe(s);
+  {
+    std::vector<float> y(y_size, 7.0f);
+    std::vector<double> want;
+    convnet::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data());
+    convnet_test::conv2d_reference(s, x, w, bias.data(), &want);
+    expect_close(y, want, "forward " + what);
+  }
+  {
+    std::vector<float> dx(x_size, 7.0f);
+    std::vector<double> want;
+    convnet::conv2d_backward_input(s, dy.data(), w.data(), dx.data());
+    convnet_test::conv2d_backward_input_reference(s, dy, w, &want);
+    expect_close(dx, want, "backward input " + what);
+  }
+  {
+    std::vector<float> dw(w_size, 7.0f), dbias(s.out_channels, 7.0f);
+    std::vector<double> want_w, want_b;
+    convnet::conv2d_backward_weight(s, x.data(), dy.data(), dw.data(), dbias.data());
+    convnet_test::conv2d_backward_weight_reference(s, x, dy, &want_w, &want_b);
+    expect_close(dw, want_w, "backward weight " + what);
+    const std::string err = convnet_test::compare(dbias, want_b, 1e-4, 1e-5);
+    EXPECT_MSG(err.empty(), "backward bias " + what + ": " + err);
+  }
+}
+
+// Odd sizes, outputs smaller than a tile, one image, one channel, padding 0 to 2 (and 3: the
+// input gradient's padding goes negative), channel counts off the lane width.
+const Conv2dShape kShapes[] = {
+    shape3x3(2, 3, 7, 6, 4, 1),     shape3x3(1, 1, 5, 5, 1, 0),    shape3x3(1, 1, 3, 3, 2, 0),
+    shape3x3(3, 5, 4, 4, 7, 1),     shape3x3(1, 9, 2, 3, 11, 2),   shape3x3(2, 17, 13, 13, 33, 0),
+    shape3x3(1, 16, 11, 9, 16, 2),  shape3x3(2, 8, 6, 10, 24, 3),  shape3x3(1, 32, 1, 1, 8, 1),
+    shape3x3(4, 12, 17, 15, 20, 1), shape3x3(1, 64, 8, 8, 64, 1),  shape3x3(2, 40, 9, 9, 3, 1),
+    shape3x3(3, 1, 12, 11, 40, 1),  shape3x3(1, 128, 4, 4, 96, 1),
+};
+
+struct AlgoScope {
+  ConvAlgo saved = convnet::conv_algo();
+  explicit AlgoScope(ConvAlgo algo) { convnet::set_conv_algo(algo); }
+  ~AlgoScope() { convnet::set_conv_algo(saved); }
+};
+
+}  // namespace
+
+TEST(conv2d_winograd_matches_reference_every_isa_and_thread_count) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  const convnet::Isa saved_isa = convnet::active_kernel_config().isa;
+  uint32_t seed = 700;
+  for (int threads : {1, 2, 3}) {
+    pool.set_num_threads(threads);
+    for (convnet::Isa isa : convnet::available_isas()) {
+      convnet::set_active_isa(isa);
+      for (const Conv2dShape& s : kShapes) check_winograd(s, seed += 5);
+    }
+  }
+  convnet::set_active_isa(saved_isa);
+  pool.set_num_threads(saved_threads);
+}
+
+// Large values, and enough tiles for several blocks (the weight gradient accumulates across
+// them; the forward passes split them over threads).
+TEST(conv2d_winograd_large_values_and_many_blocks) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  check_winograd(shape3x3(2, 3, 7, 6, 4, 1), 901, 1e4f);
+  check_winograd(shape3x3(6, 8, 40, 36, 16, 1), 907);
+  check_winograd(shape3x3(2, 256, 8, 8, 256, 1), 911);
+  // Enough tiles for each thread to take whole blocks of its own (3 threads: uneven shares).
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  for (int threads : {2, 3}) {
+    pool.set_num_threads(threads);
+    check_winograd(shape3x3(9, 64, 31, 30, 64, 1), 913 + threads);
+  }
+  pool.set_num_threads(saved_threads);
+}
+
+TEST(conv2d_winograd_algo_names) {
+  for (ConvAlgo a : {ConvAlgo::kAuto, ConvAlgo::kDirect, ConvAlgo::kWinograd}) {
+    EXPECT(convnet::parse_conv_algo(convnet::conv_algo_name(a)) == a);
+  }
+  EXPECT(!convnet::parse_conv_algo("fast").has_value());
+}
+
+// The switch keeps supported shapes off Winograd, and unsupported shapes never take it.
+TEST(conv2d_winograd_dispatch) {
+  const Conv2dShape s = shape3x3(1, 32, 8, 8, 32, 1);
+  const std::vector<float> x = random_vector(32 * 64, 1), w = random_vector(32 * 32 * 9, 2);
+  std::vector<float> y(32 * 64);
+  {
+    AlgoScope algo(ConvAlgo::kDirect);
+    EXPECT(!convnet::conv2d_forward_winograd(s, x.data(), w.data(), nullptr, y.data()));
+  }
+  {
+    AlgoScope algo(ConvAlgo::kWinograd);
+    EXPECT(convnet::conv2d_forward_winograd(s, x.data(), w.data(), nullptr, y.data()));
+    Conv2dShape strided = s;
+    strided.stride_h = strided.stride_w = 2;
+    strided.out_height = strided.out_width = 4;
+    EXPECT(!convnet::conv2d_forward_winograd(strided, x.data(), w.data(), nullptr, y.data()));
+  }
+}
