@@ -1,7 +1,6 @@
 #include "gemm.h"
 
 #include <algorithm>
-#include <numeric>
 
 #include "scratch_arena.h"
 #include "thread_pool.h"
@@ -14,63 +13,117 @@ constexpr double kMinFlopsPerThread = double(1 << 20);
 // C of at most this many floats counts as a small product (see kc_block).
 constexpr int64_t kSmallProductFloats = 64 * 256;
 constexpr int64_t kSmallProductMaxDepth = 512;
-// Pack B in chunks of at least this many floats per task.
-constexpr int64_t kMinPackFloatsPerTask = 16384;
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// Rows [i0, i0 + mc) and depth [p0, p0 + kc) of op(A), as mr-row panels: panel r holds
-// ap[r * mr * kc + p * mr + i] = op(A)(i0 + r * mr + i, p0 + p), zero past row mc.
-void pack_a(int64_t mr, const float* a, int64_t lda, bool trans, int64_t i0, int64_t mc, int64_t p0,
-            int64_t kc, float* ap) {
-  for (int64_t ir = 0; ir < mc; ir += mr) {
-    const int64_t rows = std::min(mr, mc - ir);
-    float* dst = ap + ir * kc;
-    if (!trans) {
-      for (int64_t i = 0; i < rows; ++i) {
-        const float* src = a + (i0 + ir + i) * lda + p0;
-        for (int64_t p = 0; p < kc; ++p) dst[p * mr + i] = src[p];
-      }
-      if (rows < mr) {
-        for (int64_t p = 0; p < kc; ++p) std::fill(dst + p * mr + rows, dst + (p + 1) * mr, 0.0f);
-      }
-    } else {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = a + (p0 + p) * lda + i0 + ir;
-        float* d = dst + p * mr;
-        std::copy(src, src + rows, d);
-        std::fill(d + rows, d + mr, 0.0f);
-      }
+// The two shapes of packing, for panels W wide (mr for A, nr for B) and kc deep:
+//   gather: dst[p * W + i] = src[i * ld + p] (the panel's W rows are rows of the source),
+//   copy:   dst[p * W + i] = src[p * ld + i] (they are columns of the source),
+// for i < width, zero for width <= i < W. W is a template parameter for the widths of the
+// configs, so the inner loops unroll.
+template <int W>
+void gather_panel(int64_t width, int64_t kc, const float* src, int64_t ld, float* dst) {
+  // Column by column: the stores are sequential and the W source rows stream in parallel.
+  for (int64_t p = 0; p < kc; ++p) {
+    float* d = dst + p * W;
+    for (int i = 0; i < W; ++i) d[i] = i < width ? src[i * ld + p] : 0.0f;
+  }
+}
+
+// Copies over every panel of a block at once, row by row of the source: the reads are
+// sequential, where panel by panel each read is a cache line of its own row, a stride the
+// hardware prefetcher does not follow (32x8192x256 NN spent 39% of its time there).
+template <int W>
+void copy_block(int64_t width, int64_t kc, const float* src, int64_t ld, float* dst) {
+  const int64_t full = width / W, rest = width % W;
+  for (int64_t p = 0; p < kc; ++p) {
+    const float* s = src + p * ld;
+    float* d = dst + p * W;
+    for (int64_t q = 0; q < full; ++q) {
+      for (int i = 0; i < W; ++i) d[q * W * kc + i] = s[q * W + i];
+    }
+    if (rest != 0) {
+      for (int i = 0; i < W; ++i) d[full * W * kc + i] = i < rest ? s[full * W + i] : 0.0f;
     }
   }
 }
 
-// Panels [q0, q1) of depth [p0, p0 + kc) and columns [j0, j0 + nc) of op(B): panel q holds
-// bp[q * nr * kc + p * nr + j] = op(B)(p0 + p, j0 + q * nr + j), zero past column nc.
-void pack_b(int64_t nr, const float* b, int64_t ldb, bool trans, int64_t p0, int64_t kc, int64_t j0,
-            int64_t nc, int64_t q0, int64_t q1, float* bp) {
-  for (int64_t q = q0; q < q1; ++q) {
-    const int64_t jr = q * nr;
-    const int64_t cols = std::min(nr, nc - jr);
-    float* dst = bp + jr * kc;
-    if (!trans) {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = b + (p0 + p) * ldb + j0 + jr;
-        float* d = dst + p * nr;
-        std::copy(src, src + cols, d);
-        std::fill(d + cols, d + nr, 0.0f);
-      }
-    } else {
-      for (int64_t j = 0; j < cols; ++j) {
-        const float* src = b + (j0 + jr + j) * ldb + p0;
-        for (int64_t p = 0; p < kc; ++p) dst[p * nr + j] = src[p];
-      }
-      if (cols < nr) {
-        for (int64_t p = 0; p < kc; ++p) std::fill(dst + p * nr + cols, dst + (p + 1) * nr, 0.0f);
-      }
+using PanelPacker = void (*)(int64_t width, int64_t kc, const float* src, int64_t ld, float* dst);
+
+PanelPacker portable_gather(int64_t w) {
+  switch (w) {
+    case 4:
+      return gather_panel<4>;
+    case 6:
+      return gather_panel<6>;
+    case 8:
+      return gather_panel<8>;
+    case 16:
+      return gather_panel<16>;
+    default:
+      return nullptr;
+  }
+}
+
+// Packs a whole block of panels (width may exceed w).
+PanelPacker portable_copy_block(int64_t w) {
+  switch (w) {
+    case 4:
+      return copy_block<4>;
+    case 6:
+      return copy_block<6>;
+    case 8:
+      return copy_block<8>;
+    case 16:
+      return copy_block<16>;
+    default:
+      return nullptr;
+  }
+}
+
+// How one operand is packed: `width` rows or columns of op(X) starting at (index, depth) are
+// packer(width, kc, base + index * index_stride + depth * depth_stride, ld), one panel of at
+// most w at a time unless whole_block.
+struct Operand {
+  PanelPacker packer;
+  bool whole_block;
+  int64_t w;
+  const float* base;
+  int64_t ld;
+  int64_t index_stride;
+  int64_t depth_stride;
+
+  // Rows [i0, i0 + mc) of op(A) (or columns of op(B)) at depth [p0, p0 + kc), as w-wide panels
+  // one after another, each w * kc floats, zero past the last row.
+  void pack(int64_t i0, int64_t mc, int64_t p0, int64_t kc, float* dst) const {
+    const float* src = base + i0 * index_stride + p0 * depth_stride;
+    if (whole_block) {
+      packer(mc, kc, src, ld, dst);
+      return;
+    }
+    for (int64_t i = 0; i < mc; i += w) {
+      packer(std::min(w, mc - i), kc, src + i * index_stride, ld, dst + i * kc);
     }
   }
+};
+
+// op(A): its rows are rows of A (gather) unless trans_a; op(B): its columns are columns of B
+// (copy) unless trans_b.
+Operand operand_a(const KernelConfig& cfg, const float* a, int64_t lda, bool trans_a) {
+  if (trans_a) return {portable_copy_block(cfg.mr), true, cfg.mr, a, lda, 1, lda};
+  return {cfg.pack_a ? cfg.pack_a : portable_gather(cfg.mr), false, cfg.mr, a, lda, lda, 1};
+}
+
+Operand operand_b(const KernelConfig& cfg, const float* b, int64_t ldb, bool trans_b) {
+  if (!trans_b) return {portable_copy_block(cfg.nr), true, cfg.nr, b, ldb, 1, ldb};
+  return {cfg.pack_b_transposed ? cfg.pack_b_transposed : portable_gather(cfg.nr),
+          false,
+          cfg.nr,
+          b,
+          ldb,
+          ldb,
+          1};
 }
 
 // Walks the micro-tiles of an mc x [j_begin, j_end) block of C (c points at the block's
@@ -116,6 +169,82 @@ void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
   }
 }
 
+struct Problem {
+  const KernelConfig& cfg;
+  Operand a, b;
+  int64_t k, kc;  // depth, and depth per packed block
+  float alpha, beta;
+  float* c;
+  int64_t ldc;
+};
+
+// Depth per packed block. Small products (C of a few panels, e.g. a linear layer's batch of 64)
+// take deeper blocks: every block costs a pass over C, which they cannot amortize; 512 keeps an
+// A sliver (6 x 512 floats) in L1 (measured: 64x128x1600 NT 0.55 -> 0.24 ms on 2 threads,
+// unchanged on 1). Never depends on the thread count: the blocking fixes the order of the sums.
+int64_t kc_block(const KernelConfig& cfg, int64_t m, int64_t n, int64_t k) {
+  const int64_t kc = m * n <= kSmallProductFloats ? kSmallProductMaxDepth : cfg.kc;
+  return std::min(kc, k);
+}
+
+// C block [i0, i1) x [j0, j1) on the calling thread, BLIS's loops around the macro-kernel:
+// columns by nc (a packed kc x nc block of B, in L3), depth by kc, rows by mc (a packed
+// mc x kc block of A, in L2).
+void gemm_block(const Problem& pr, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+  const KernelConfig& cfg = pr.cfg;
+  const int64_t mr = cfg.mr, nr = cfg.nr;
+  const int64_t rows = i1 - i0, cols = j1 - j0;
+  // Equal-sized row blocks, none much smaller than the others.
+  const int64_t m_blocks = ceil_div(rows, cfg.mc);
+  const int64_t mc = std::min(round_up(ceil_div(rows, m_blocks), mr), round_up(rows, mr));
+  const int64_t nc_cap = std::min(cfg.nc, round_up(cols, nr));
+
+  ScratchArena::Scope scope;
+  ScratchArena& arena = ScratchArena::local();
+  float* bp = arena.allocate_floats(nc_cap * pr.kc);
+  float* ap = arena.allocate_floats(mc * pr.kc);
+
+  for (int64_t jc = j0; jc < j1; jc += cfg.nc) {
+    const int64_t nc = std::min(cfg.nc, j1 - jc);
+    for (int64_t pc = 0; pc < pr.k; pc += pr.kc) {
+      const int64_t kc = std::min(pr.kc, pr.k - pc);
+      const float beta = pc == 0 ? pr.beta : 1.0f;
+      pr.b.pack(jc, nc, pc, kc, bp);
+      for (int64_t ic = i0; ic < i1; ic += mc) {
+        const int64_t mcur = std::min(mc, i1 - ic);
+        pr.a.pack(ic, mcur, pc, kc, ap);
+        macro_kernel(cfg, mcur, 0, nc, kc, ap, bp, pr.c + ic * pr.ldc + jc, pr.ldc, pr.alpha, beta);
+      }
+    }
+  }
+}
+
+struct ThreadGrid {
+  int64_t rows, cols;
+};
+
+// Splits C into rows x cols blocks, one per thread. Each thread packs the A rows and B columns
+// of its block, so a split of the columns packs A once per column block and vice versa: the
+// grid that packs the fewest floats wins, among those with at least a tile per block; on a tie
+// the rows are split (B, shared by the threads' blocks, is then the operand packed twice).
+ThreadGrid choose_grid(int threads, int64_t m, int64_t n, int64_t m_tiles, int64_t n_panels) {
+  ThreadGrid best{1, 1};
+  double best_cost = 0.0;
+  for (int t = threads; t >= 2 && best.rows * best.cols == 1; --t) {
+    for (int64_t rows = t; rows >= 1; --rows) {
+      if (t % rows != 0) continue;
+      const int64_t cols = t / rows;
+      if (rows > m_tiles || cols > n_panels) continue;
+      const double cost = double(m) * double(cols) + double(n) * double(rows);
+      if (best.rows * best.cols == 1 || cost < best_cost) {
+        best = {rows, cols};
+        best_cost = cost;
+      }
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 void gemm_with_config(const KernelConfig& cfg, bool trans_a, bool trans_b, int64_t m, int64_t n,
@@ -133,61 +262,36 @@ void gemm_with_config(const KernelConfig& cfg, bool trans_a, bool trans_b, int64
       int(std::max<double>(1.0, std::min<double>(pool.num_threads(), flops / kMinFlopsPerThread)));
   const int threads = pool.participants(int64_t{1} << 30, max_threads);
 
-  // Equal-sized row blocks, so the blocks split evenly over threads.
-  const int64_t m_blocks = ceil_div(m, cfg.mc);
-  const int64_t mc = round_up(ceil_div(m, m_blocks), mr);
+  Problem pr{cfg,
+             operand_a(cfg, a, lda, trans_a),
+             operand_b(cfg, b, ldb, trans_b),
+             k,
+             kc_block(cfg, m, n, k),
+             alpha,
+             beta,
+             c,
+             ldc};
 
-  ScratchArena::Scope scope;
-  const int64_t nc_cap = std::min(cfg.nc, round_up(n, nr));
-  // Depth per packed block. Small products (C of a few panels, e.g. a linear layer's batch of 64)
-  // take deeper blocks: every block costs two thread dispatches and a pass over C, which they
-  // cannot amortize; 512 keeps an A sliver (6 x 512 floats) in L1 (measured: 64x128x1600 NT
-  // 0.55 -> 0.24 ms on 2 threads, unchanged on 1).
-  const int64_t kc_block =
-      m * n <= kSmallProductFloats ? std::min<int64_t>(k, kSmallProductMaxDepth) : cfg.kc;
-  const int64_t kc_cap = std::min(kc_block, k);
-  float* bp = ScratchArena::local().allocate_floats(nc_cap * kc_cap);
-
-  for (int64_t jc = 0; jc < n; jc += cfg.nc) {
-    const int64_t nc = std::min(cfg.nc, n - jc);
-    const int64_t n_panels = ceil_div(nc, nr);
-    // With fewer row blocks than threads, the columns are split too, so that the number of
-    // tasks is a multiple of the thread count.
-    const int64_t n_splits =
-        std::min<int64_t>(n_panels, threads / std::gcd<int64_t>(m_blocks, threads));
-    const int64_t tasks = m_blocks * n_splits;
-
-    for (int64_t pc = 0; pc < k; pc += kc_block) {
-      const int64_t kc = std::min(kc_block, k - pc);
-      const float beta_block = pc == 0 ? beta : 1.0f;
-
-      const int64_t pack_chunks = std::max<int64_t>(
-          1, std::min<int64_t>(n_panels, n_panels * nr * kc / kMinPackFloatsPerTask));
-      pool.parallel_for(
-          pack_chunks,
-          [&](int64_t t, int) {
-            pack_b(nr, b, ldb, trans_b, pc, kc, jc, nc, n_panels * t / pack_chunks,
-                   n_panels * (t + 1) / pack_chunks, bp);
-          },
-          max_threads);
-
-      pool.parallel_for(
-          tasks,
-          [&](int64_t t, int) {
-            const int64_t block = t / n_splits, split = t % n_splits;
-            const int64_t i0 = block * mc;
-            const int64_t rows = std::min(mc, m - i0);
-            const int64_t j_begin = n_panels * split / n_splits * nr;
-            const int64_t j_end = std::min(nc, n_panels * (split + 1) / n_splits * nr);
-            ScratchArena::Scope task_scope;
-            float* ap = ScratchArena::local().allocate_floats(round_up(rows, mr) * kc);
-            pack_a(mr, a, lda, trans_a, i0, rows, pc, kc, ap);
-            macro_kernel(cfg, rows, j_begin, j_end, kc, ap, bp, c + i0 * ldc + jc, ldc, alpha,
-                         beta_block);
-          },
-          max_threads);
-    }
+  const int64_t m_tiles = ceil_div(m, mr), n_panels = ceil_div(n, nr);
+  const ThreadGrid grid = choose_grid(threads, m, n, m_tiles, n_panels);
+  if (grid.rows * grid.cols <= 1) {
+    gemm_block(pr, 0, m, 0, n);
+    return;
   }
+  // Each thread computes its own block of C from its own packed panels: no thread waits for
+  // another until the end. Blocks start on tile boundaries, so every tile is computed exactly as
+  // on one thread and the result does not depend on the thread count.
+  pool.parallel_for(
+      grid.rows * grid.cols,
+      [&](int64_t t, int) {
+        const int64_t r = t / grid.cols, q = t % grid.cols;
+        const int64_t i0 = m_tiles * r / grid.rows * mr;
+        const int64_t i1 = std::min(m, m_tiles * (r + 1) / grid.rows * mr);
+        const int64_t j0 = n_panels * q / grid.cols * nr;
+        const int64_t j1 = std::min(n, n_panels * (q + 1) / grid.cols * nr);
+        gemm_block(pr, i0, i1, j0, j1);
+      },
+      grid.rows * grid.cols);
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,

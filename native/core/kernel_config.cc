@@ -18,6 +18,8 @@ const KernelConfig kScalarConfig = {Isa::kScalar,
                                     2048,
                                     {fma_peak_scalar, kFmaPeakScalarFlopsPerRound},
                                     nullptr,
+                                    nullptr,
+                                    nullptr,
                                     nullptr};
 
 #if defined(CONVNET_HAVE_X86_KERNELS)
@@ -25,6 +27,7 @@ const KernelConfig kSse2Config = {Isa::kSse2, f32_gemm_4x8_sse2,
                                   4,          8,
                                   128,        256,
                                   4096,       {fma_peak_sse2, kFmaPeakSse2FlopsPerRound},
+                                  nullptr,    nullptr,
                                   nullptr,    nullptr};
 const KernelConfig kAvx2Config = {Isa::kAvx2,
                                   f32_gemm_6x16_avx2,
@@ -35,7 +38,9 @@ const KernelConfig kAvx2Config = {Isa::kAvx2,
                                   4080,
                                   {fma_peak_avx2, kFmaPeakAvx2FlopsPerRound},
                                   f32_igemm_6x16_avx2,
-                                  f32_rowgemm_6x16_avx2};
+                                  f32_rowgemm_6x16_avx2,
+                                  f32_gemm_pack_6_transposed_avx2,
+                                  f32_gemm_pack_16_transposed_avx2};
 #endif
 
 #if defined(CONVNET_HAVE_NEON_KERNELS)
@@ -43,6 +48,7 @@ const KernelConfig kNeonConfig = {Isa::kNeon, f32_gemm_8x8_neon,
                                   8,          8,
                                   128,        256,
                                   4096,       {fma_peak_neon, kFmaPeakNeonFlopsPerRound},
+                                  nullptr,    nullptr,
                                   nullptr,    nullptr};
 #endif
 
