@@ -9,6 +9,8 @@
 namespace convnet {
 namespace {
 
+// A is read in place when B has at most this many panels (see Problem::a_in_place).
+constexpr int64_t kAInPlaceMaxPanels = 4;
 // Below this many flops per thread, waking another thread costs more than it saves.
 constexpr double kMinFlopsPerThread = double(1 << 20);
 // C of at most this many floats counts as a small product (see kc_block).
@@ -32,19 +34,28 @@ void gather_panel(int64_t width, int64_t kc, const float* src, int64_t ld, float
   }
 }
 
-// Copies over every panel of a block at once, row by row of the source: the reads are
-// sequential, where panel by panel each read is a cache line of its own row, a stride the
-// hardware prefetcher does not follow (32x8192x256 NN spent 39% of its time there).
+// Copies a whole block of panels, a few source rows at a time: within a step the reads are
+// sequential along those rows and the writes fill consecutive lines of one panel. Panel by
+// panel, every read is a line of its own row (a stride the prefetcher does not follow), and row
+// by row every write goes to another panel, kc * W floats apart, a power of two that maps them
+// all to one L1 set (32x8192x256 NN spent 40% of its time in either).
 template <int W>
 void copy_block(int64_t width, int64_t kc, const float* src, int64_t ld, float* dst) {
+  constexpr int64_t kRows = 8;
   const int64_t full = width / W, rest = width % W;
-  for (int64_t p = 0; p < kc; ++p) {
-    const float* s = src + p * ld;
-    float* d = dst + p * W;
-    // memcpy of a constant size: vector moves, whatever the compiler assumes about aliasing.
-    for (int64_t q = 0; q < full; ++q) std::memcpy(d + q * W * kc, s + q * W, W * sizeof(float));
+  for (int64_t p0 = 0; p0 < kc; p0 += kRows) {
+    const int64_t p1 = std::min(kc, p0 + kRows);
+    for (int64_t q = 0; q < full; ++q) {
+      float* d = dst + q * W * kc;
+      // memcpy of a constant size: vector moves, whatever the compiler assumes about aliasing.
+      for (int64_t p = p0; p < p1; ++p)
+        std::memcpy(d + p * W, src + p * ld + q * W, sizeof(float) * W);
+    }
     if (rest != 0) {
-      for (int i = 0; i < W; ++i) d[full * W * kc + i] = i < rest ? s[full * W + i] : 0.0f;
+      float* d = dst + full * W * kc;
+      for (int64_t p = p0; p < p1; ++p) {
+        for (int i = 0; i < W; ++i) d[p * W + i] = i < rest ? src[p * ld + full * W + i] : 0.0f;
+      }
     }
   }
 }
@@ -126,34 +137,45 @@ Operand operand_b(const KernelConfig& cfg, const float* b, int64_t ldb, bool tra
           1};
 }
 
-// Walks the micro-tiles of an mc x [j_begin, j_end) block of C (c points at the block's
-// column 0). Edge tiles are computed into a stack tile and merged.
-void macro_kernel(const KernelConfig& cfg, int64_t mc, int64_t j_begin, int64_t j_end, int64_t kc,
-                  const float* ap, const float* bp, float* c, int64_t ldc, float alpha,
-                  float beta) {
-  const int64_t mr = cfg.mr, nr = cfg.nr;
-  alignas(64) float tile[kMaxMicroTile];
-  for (int64_t j = j_begin; j < j_end; j += nr) {
-    const int64_t cols = std::min(nr, j_end - j);
-    const float* b_panel = bp + j * kc;
+// Stores alpha * tile + beta * c for the rows x cols corner of a tile computed into scratch.
+void merge_edge_tile(const float* tile, int64_t nr, int64_t rows, int64_t cols, float* c,
+                     int64_t ldc, float alpha, float beta) {
+  for (int64_t ii = 0; ii < rows; ++ii) {
+    float* crow = c + ii * ldc;
+    const float* trow = tile + ii * nr;
+    if (beta == 0.0f) {
+      for (int64_t jj = 0; jj < cols; ++jj) crow[jj] = alpha * trow[jj];
+    } else {
+      for (int64_t jj = 0; jj < cols; ++jj) crow[jj] = alpha * trow[jj] + beta * crow[jj];
+    }
+  }
+}
+
+// Walks the micro-tiles of an mc x nc block of C. tile(i, j, c, ldc, alpha, beta) computes the
+// full mr x nr tile at row i, column j of the block into c; edge tiles are computed into a
+// stack tile and merged. rows_outer picks the order: the operand read along the inner loop
+// stays in L1 (B's panel when the columns are outer, as in BLIS).
+template <class Tile>
+void macro_kernel(int64_t mr, int64_t nr, int64_t mc, int64_t nc, bool rows_outer, float* c,
+                  int64_t ldc, float alpha, float beta, Tile tile) {
+  alignas(64) float scratch[kMaxMicroTile];
+  auto one = [&](int64_t i, int64_t j) {
+    const int64_t rows = std::min(mr, mc - i), cols = std::min(nr, nc - j);
+    float* c_tile = c + i * ldc + j;
+    if (rows == mr && cols == nr) {
+      tile(i, j, c_tile, ldc, alpha, beta);
+    } else {
+      tile(i, j, scratch, nr, 1.0f, 0.0f);
+      merge_edge_tile(scratch, nr, rows, cols, c_tile, ldc, alpha, beta);
+    }
+  };
+  if (rows_outer) {
     for (int64_t i = 0; i < mc; i += mr) {
-      const int64_t rows = std::min(mr, mc - i);
-      const float* a_panel = ap + i * kc;
-      float* c_tile = c + i * ldc + j;
-      if (rows == mr && cols == nr) {
-        cfg.gemm_ukernel(kc, a_panel, b_panel, c_tile, ldc, alpha, beta);
-        continue;
-      }
-      cfg.gemm_ukernel(kc, a_panel, b_panel, tile, nr, 1.0f, 0.0f);
-      for (int64_t ii = 0; ii < rows; ++ii) {
-        float* crow = c_tile + ii * ldc;
-        const float* trow = tile + ii * nr;
-        if (beta == 0.0f) {
-          for (int64_t jj = 0; jj < cols; ++jj) crow[jj] = alpha * trow[jj];
-        } else {
-          for (int64_t jj = 0; jj < cols; ++jj) crow[jj] = alpha * trow[jj] + beta * crow[jj];
-        }
-      }
+      for (int64_t j = 0; j < nc; j += nr) one(i, j);
+    }
+  } else {
+    for (int64_t j = 0; j < nc; j += nr) {
+      for (int64_t i = 0; i < mc; i += mr) one(i, j);
     }
   }
 }
@@ -169,9 +191,15 @@ void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
   }
 }
 
+// a_in_place: whether the micro-kernel reads A where it lies (through the indirect micro-kernel)
+// instead of from packed panels. Packing costs a pass over A, which only pays when each packed
+// panel is reused by many panels of B: for 8192x32x256 (two panels of B) it was 40% of the time. B
+// in place (through the row micro-kernel) lost on 32x8192x256: rows a power of two apart share one
+// L1 set, so the panel did not stay in L1 for the next tile.
 struct Problem {
   const KernelConfig& cfg;
   Operand a, b;
+  bool a_in_place;
   int64_t k, kc;  // depth, and depth per packed block
   float alpha, beta;
   float* c;
@@ -202,19 +230,40 @@ void gemm_block(const Problem& pr, int64_t i0, int64_t i1, int64_t j0, int64_t j
   ScratchArena::Scope scope;
   ScratchArena& arena = ScratchArena::local();
   float* bp = arena.allocate_floats(nc_cap * pr.kc);
-  float* ap = arena.allocate_floats(mc * pr.kc);
+  float* ap = pr.a_in_place ? nullptr : arena.allocate_floats(mc * pr.kc);
+  int64_t* offsets =
+      pr.a_in_place ? static_cast<int64_t*>(arena.allocate(pr.kc * sizeof(int64_t))) : nullptr;
 
   for (int64_t jc = j0; jc < j1; jc += cfg.nc) {
     const int64_t nc = std::min(cfg.nc, j1 - jc);
     for (int64_t pc = 0; pc < pr.k; pc += pr.kc) {
       const int64_t kc = std::min(pr.kc, pr.k - pc);
       const float beta = pc == 0 ? pr.beta : 1.0f;
+      float* c = pr.c + jc;
       pr.b.pack(jc, nc, pc, kc, bp);
-      for (int64_t ic = i0; ic < i1; ic += mc) {
-        const int64_t mcur = std::min(mc, i1 - ic);
-        pr.a.pack(ic, mcur, pc, kc, ap);
-        macro_kernel(cfg, mcur, 0, nc, kc, ap, bp, pr.c + ic * pr.ldc + jc, pr.ldc, pr.alpha, beta);
+      if (!pr.a_in_place) {
+        for (int64_t ic = i0; ic < i1; ic += mc) {
+          const int64_t mcur = std::min(mc, i1 - ic);
+          pr.a.pack(ic, mcur, pc, kc, ap);
+          macro_kernel(mr, nr, mcur, nc, false, c + ic * pr.ldc, pr.ldc, pr.alpha, beta,
+                       [&](int64_t i, int64_t j, float* ct, int64_t ldct, float al, float be) {
+                         cfg.gemm_ukernel(kc, ap + i * kc, bp + j * kc, ct, ldct, al, be);
+                       });
+        }
+        continue;
       }
+      // a(i, p) = a_rows[i][offsets[p]]. The rows of an edge tile past the block repeat its
+      // last row; their results are dropped. Rows outer: the A sliver stays in L1 while it
+      // meets each panel of B.
+      for (int64_t p = 0; p < kc; ++p) offsets[p] = (pc + p) * pr.a.depth_stride;
+      macro_kernel(mr, nr, rows, nc, true, c + i0 * pr.ldc, pr.ldc, pr.alpha, beta,
+                   [&](int64_t i, int64_t j, float* ct, int64_t ldct, float al, float be) {
+                     const float* a_rows[kMaxMr];
+                     for (int64_t r = 0; r < mr; ++r) {
+                       a_rows[r] = pr.a.base + (i0 + std::min(i + r, rows - 1)) * pr.a.index_stride;
+                     }
+                     cfg.igemm_ukernel(kc, a_rows, offsets, bp + j * kc, ct, ldct, al, be);
+                   });
     }
   }
 }
@@ -262,17 +311,19 @@ void gemm_with_config(const KernelConfig& cfg, bool trans_a, bool trans_b, int64
       int(std::max<double>(1.0, std::min<double>(pool.num_threads(), flops / kMinFlopsPerThread)));
   const int threads = pool.participants(int64_t{1} << 30, max_threads);
 
-  Problem pr{cfg,
-             operand_a(cfg, a, lda, trans_a),
-             operand_b(cfg, b, ldb, trans_b),
-             k,
-             kc_block(cfg, m, n, k),
-             alpha,
-             beta,
-             c,
-             ldc};
-
   const int64_t m_tiles = ceil_div(m, mr), n_panels = ceil_div(n, nr);
+  const bool a_in_place = n_panels <= kAInPlaceMaxPanels && cfg.igemm_ukernel != nullptr;
+  const Problem pr{cfg,
+                   operand_a(cfg, a, lda, trans_a),
+                   operand_b(cfg, b, ldb, trans_b),
+                   a_in_place,
+                   k,
+                   kc_block(cfg, m, n, k),
+                   alpha,
+                   beta,
+                   c,
+                   ldc};
+
   const ThreadGrid grid = choose_grid(threads, m, n, m_tiles, n_panels);
   if (grid.rows * grid.cols <= 1) {
     gemm_block(pr, 0, m, 0, n);
