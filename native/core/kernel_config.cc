@@ -9,6 +9,8 @@ namespace {
 
 // Block sizes follow BLIS's choices for comparable register tiles: kc * nr floats of B stay in
 // L1 next to an mr x kc sliver of A; mc * kc floats of A fit in L2; kc * nc of B fit in L3.
+// For AVX2 on Zen 4 (32 KiB L1d, 1 MiB L2), kc 384 and 512 with mc 96 to 240 measured the same
+// as 256 x 168 within noise on 1024^3, 512x512x4608 and 256x2048x2304, one thread.
 const KernelConfig kScalarConfig = {Isa::kScalar,
                                     f32_gemm_4x4_scalar,
                                     4,
