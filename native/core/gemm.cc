@@ -62,6 +62,7 @@ void copy_block(int64_t width, int64_t kc, const float* src, int64_t ld, float* 
 
 using PanelPacker = void (*)(int64_t width, int64_t kc, const float* src, int64_t ld, float* dst);
 
+// The widths are those of the configs in kernel_config.cc (the tests run every one of them).
 PanelPacker portable_gather(int64_t w) {
   switch (w) {
     case 4:
