@@ -1,6 +1,7 @@
 // Single-precision GEMM, layered as in BLIS: B is packed into kc x nr panels, A into mr x kc
-// panels, a macro-kernel walks the micro-tiles of one block, and the micro-kernel of the active
-// KernelConfig computes each mr x nr tile.
+// panels (or read in place when B has only a few panels), a macro-kernel walks the micro-tiles
+// of one block, and the micro-kernel of the active KernelConfig computes each mr x nr tile.
+// Threads each take one block of C (split by rows, columns or both) and pack their own panels.
 #ifndef CONVNET_CORE_GEMM_H_
 #define CONVNET_CORE_GEMM_H_
 

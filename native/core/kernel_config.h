@@ -25,6 +25,10 @@ struct KernelConfig {
   IgemmMicroKernel igemm_ukernel;
   // Row GEMM with the same tile, or null: B rows are then gathered into a packed panel.
   RowGemmMicroKernel rowgemm_ukernel;
+  // Vector packing of A (mr-wide panels) and of a transposed B (nr-wide panels), or null for
+  // the portable loops in gemm.cc.
+  PackTransposedKernel pack_a;
+  PackTransposedKernel pack_b_transposed;
 };
 
 // Largest mr * nr over all configs: the size of the stack tile used for edge tiles.

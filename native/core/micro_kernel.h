@@ -30,6 +30,12 @@ using RowGemmMicroKernel = void (*)(int64_t kc, const float* a, const float* b,
                                     const int64_t* b_offsets, float* c, int64_t ldc, float alpha,
                                     float beta);
 
+// Packs `rows` (at most W) rows of a row-major matrix, each kc floats at row stride ld, into a
+// W-wide panel: dst[p * W + i] = src[i * ld + p], zero for rows <= i < W. W is the kernel's mr
+// when it packs A, nr when it packs a transposed B. dst is 64-byte aligned.
+using PackTransposedKernel = void (*)(int64_t rows, int64_t kc, const float* src, int64_t ld,
+                                      float* dst);
+
 // Runs `iterations` rounds of independent multiply-adds that keep the FP units busy and returns
 // a value derived from them (so the loop is not optimized away). Each round is `flops_per_round`
 // floating-point operations.
@@ -61,6 +67,10 @@ void f32_igemm_6x16_avx2(int64_t kc, const float* const* a_rows, const int64_t* 
 void f32_rowgemm_6x16_avx2(int64_t kc, const float* a, const float* b, const int64_t* b_offsets,
                            float* c, int64_t ldc, float alpha, float beta);
 extern const int64_t kFmaPeakAvx2FlopsPerRound;
+void f32_gemm_pack_6_transposed_avx2(int64_t rows, int64_t kc, const float* src, int64_t ld,
+                                     float* dst);
+void f32_gemm_pack_16_transposed_avx2(int64_t rows, int64_t kc, const float* src, int64_t ld,
+                                      float* dst);
 #endif
 
 #if defined(__aarch64__) || defined(_M_ARM64)

@@ -64,9 +64,29 @@ void check_gemm(const KernelConfig& cfg, const Case& cs, float alpha, float beta
 }
 
 const Case kCases[] = {
-    {1, 1, 1},     {1, 7, 3},     {5, 3, 1},    {6, 16, 8},    {7, 17, 9},   {4, 8, 4},
-    {8, 8, 8},     {13, 33, 300}, {31, 5, 64},  {1, 100, 37},  {100, 1, 37}, {67, 45, 513},
-    {200, 70, 20}, {170, 19, 5},  {9, 4100, 3}, {50, 50, 257},
+    {1, 1, 1},
+    {1, 7, 3},
+    {5, 3, 1},
+    {6, 16, 8},
+    {7, 17, 9},
+    {4, 8, 4},
+    {8, 8, 8},
+    {13, 33, 300},
+    {31, 5, 64},
+    {1, 100, 37},
+    {100, 1, 37},
+    {67, 45, 513},
+    {200, 70, 20},
+    {170, 19, 5},
+    {9, 4100, 3},
+    {50, 50, 257},
+    // Packed A and B over several depth blocks, with edge tiles; A read in place (B of at most
+    // 4 panels) over several depth blocks; gathers whose depth is not a multiple of 8.
+    {100, 200, 300},
+    {37, 70, 600},
+    {130, 40, 700},
+    {11, 100, 13},
+    {61, 66, 7},
 };
 
 }  // namespace
@@ -97,27 +117,33 @@ TEST(gemm_degenerate_k_and_alpha) {
 TEST(gemm_threads_1_to_4_identical) {
   convnet::ThreadPool& pool = convnet::ThreadPool::global();
   const int saved = pool.num_threads();
+  // Threads split the rows (tall), the columns (wide), both (square), with A packed or read in
+  // place (at most 4 panels of B).
+  const Case shapes[] = {{203, 181, 300}, {40, 700, 300}, {500, 40, 300}, {300, 300, 40}};
   for (convnet::Isa isa : convnet::available_isas()) {
-    const KernelConfig& cfg = *convnet::kernel_config_for(isa);
-    const int64_t m = 203, n = 181, k = 300;
-    const std::vector<float> a = random_vector(m * k, 11), b = random_vector(k * n, 12);
-    std::vector<float> first;
-    for (int threads = 1; threads <= 4; ++threads) {
-      pool.set_num_threads(threads);
-      std::vector<float> c(m * n, 0.0f);
-      gemm_with_config(cfg, false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(),
-                       n);
-      if (threads == 1) {
-        first = c;
-        std::vector<double> want, scale;
-        convnet_test::gemm_reference(false, true, m, n, k, 1.0, a, k, b, k, 0.0, c, n, &want,
-                                     &scale);
-        const std::string err = compare(c, want, 1e-6, 1e-5 * k, &scale);
-        EXPECT_MSG(err.empty(), err);
-      } else {
-        EXPECT_MSG(std::memcmp(c.data(), first.data(), c.size() * sizeof(float)) == 0,
-                   std::string(convnet::isa_name(isa)) + ": result differs with " +
-                       std::to_string(threads) + " threads");
+    for (const Case& shape : shapes) {
+      const KernelConfig& cfg = *convnet::kernel_config_for(isa);
+      const int64_t m = shape.m, n = shape.n, k = shape.k;
+      const std::vector<float> a = random_vector(m * k, 11), b = random_vector(k * n, 12);
+      std::vector<float> first;
+      for (int threads = 1; threads <= 4; ++threads) {
+        pool.set_num_threads(threads);
+        std::vector<float> c(m * n, 0.0f);
+        gemm_with_config(cfg, false, true, m, n, k, 1.0f, a.data(), k, b.data(), k, 0.0f, c.data(),
+                         n);
+        if (threads == 1) {
+          first = c;
+          std::vector<double> want, scale;
+          convnet_test::gemm_reference(false, true, m, n, k, 1.0, a, k, b, k, 0.0, c, n, &want,
+                                       &scale);
+          const std::string err = compare(c, want, 1e-6, 1e-5 * k, &scale);
+          EXPECT_MSG(err.empty(), err);
+        } else {
+          EXPECT_MSG(std::memcmp(c.data(), first.data(), c.size() * sizeof(float)) == 0,
+                     std::string(convnet::isa_name(isa)) + " " + std::to_string(m) + "x" +
+                         std::to_string(n) + "x" + std::to_string(k) + ": result differs with " +
+                         std::to_string(threads) + " threads");
+        }
       }
     }
   }
