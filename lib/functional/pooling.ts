@@ -1,6 +1,6 @@
 /** 2-D pooling over NCHW tensors: max, average, adaptive average and global average. */
-import { recordOp } from '../autograd/engine.js';
-import { gradBuffer } from '../autograd/grad-buffers.js';
+import { isGradEnabled, recordOp } from '../autograd/engine.js';
+import { gradBuffer, releaseGradBuffer } from '../autograd/grad-buffers.js';
 import { pool2dGeometry, type Size2 } from '../backend/geometry.js';
 import { uninitializedFloat32, uninitializedInt32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
@@ -51,6 +51,42 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions =
   return recordOp(y, 'maxPool2d', [x], (gy) => {
     const dx = gradBuffer(xd.length);
     kernels().maxPool2dBackward(g, gy, argmax, dx);
+    return [dx];
+  });
+}
+
+/**
+ * maxPool2d(relu(x)) as one op. ReLU commutes with max, so this pools x and applies ReLU to the
+ * pooled result (a quarter of x's size for 2x2 windows): the full-size ReLU output, its pass over
+ * memory and its backward pass never happen. The backward pass scatters dy to the winners whose
+ * value was positive. For finite inputs, outputs and gradients equal the two ops in sequence
+ * (where a window holds no positive value both give 0 and no gradient). nn.Sequential uses it for
+ * a ReLU layer followed by a MaxPool2d layer.
+ */
+export function reluMaxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions = {}): Tensor {
+  const fn = 'reluMaxPool2d';
+  const xd = requireNchw(fn, x);
+  requireOptions(fn, opts);
+  const g = pool2dGeometry(fn, x.shape, kernelSize, { stride: opts.stride, padding: opts.padding });
+  const n = g.batch * g.channels * g.outHeight * g.outWidth;
+  const shape = [g.batch, g.channels, g.outHeight, g.outWidth];
+  const k = kernels();
+  const pooled = uninitializedFloat32(n);
+  const argmax = uninitializedInt32(n);
+  k.maxPool2d(g, xd, pooled, argmax);
+  if (!isGradEnabled() || !x.requiresGrad) {
+    k.relu(pooled, pooled);
+    return new Tensor(pooled, shape);
+  }
+  const yd = uninitializedFloat32(n);
+  k.relu(pooled, yd);
+  return recordOp(new Tensor(yd, shape), fn, [x], (gy) => {
+    const kb = kernels();
+    const masked = gradBuffer(n);
+    kb.reluBackward(pooled, gy, masked);
+    const dx = gradBuffer(xd.length);
+    kb.maxPool2dBackward(g, masked, argmax, dx);
+    releaseGradBuffer(masked.buffer); // local to this rule: nothing else refers to it
     return [dx];
   });
 }

@@ -1,10 +1,27 @@
 /** Containers: Sequential (a chain of modules) and ModuleList (a list of modules, no forward). */
-import type { Tensor } from '../tensor.js';
+import { reluMaxPool2d } from '../functional/pooling.js';
+import { Tensor } from '../tensor.js';
+import { ReLU } from './activation.js';
+import { MaxPool2d } from './pooling.js';
 import { uninitializedFloat32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
 import type { TensorLayout } from '../backend/kernels.js';
 import { fusesAt, nchwFromNhwc, runFusedConv, type FusedOutput } from './inference-fusion.js';
 import { Module } from './module.js';
+
+/**
+ * The MaxPool2d after a ReLU at children[i], when both are exactly those classes without hooks
+ * (so nothing can observe the ReLU's output) and x is a 4-D float tensor; otherwise null.
+ */
+function reluThenMaxPool(children: readonly Module[], i: number, x: Tensor): MaxPool2d | null {
+  const relu = children[i];
+  const pool = children[i + 1];
+  const exactly = (m: Module | undefined, cls: unknown): boolean =>
+    m !== undefined && m.constructor === cls && !m.hasForwardHooks();
+  if (!exactly(relu, ReLU) || !exactly(pool, MaxPool2d)) return null;
+  if (!(x instanceof Tensor) || !(x.data instanceof Float32Array) || x.ndim !== 4) return null;
+  return pool as MaxPool2d;
+}
 
 function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
   if (args.length === 1 && !(args[0] instanceof Module)) {
@@ -111,6 +128,13 @@ export class Sequential extends Module {
       if (layout === 'nhwc') {
         y = nchwFromNhwc(y);
         layout = 'nchw';
+      }
+      const pool = reluThenMaxPool(children, i, y);
+      if (pool !== null) {
+        // ReLU -> MaxPool2d: one op, without the full-size ReLU output (see reluMaxPool2d).
+        y = reluMaxPool2d(y, pool.kernelSize, { stride: pool.stride, padding: pool.padding });
+        i += 2;
+        continue;
       }
       y = (children[i].call as (...a: Tensor[]) => Tensor)(y);
       i++;
