@@ -5,12 +5,14 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 
 #if defined(__SSE2__)
 #include <xmmintrin.h>
 #endif
 
 #include "activation.h"
+#include "conv2d_winograd.h"
 #include "indirect_gemm.h"
 #include "kernel_config.h"
 #include "scratch_arena.h"
@@ -31,24 +33,28 @@ int64_t out_count(const Conv2dShape& s) {
   return s.batch * s.out_channels * s.out_height * s.out_width;
 }
 
-void activate(const ConvEpilogue& e, int64_t n, float* v) {
+// out = act(in) for n floats (in == out allowed).
+void activate(const ConvEpilogue& e, int64_t n, const float* in, float* out) {
   switch (e.activation) {
     case FusedActivation::kNone:
+      if (in != out) std::memcpy(out, in, size_t(n) * sizeof(float));
       return;
     case FusedActivation::kRelu:
-      relu(n, v, v);
+      relu(n, in, out);
       return;
     case FusedActivation::kLeakyRelu:
-      leaky_relu(n, v, v, e.slope);
+      leaky_relu(n, in, out, e.slope);
       return;
     case FusedActivation::kSigmoid:
-      sigmoid(n, v, v);
+      sigmoid(n, in, out);
       return;
     case FusedActivation::kTanh:
-      tanh_forward(n, v, v);
+      tanh_forward(n, in, out);
       return;
   }
 }
+
+void activate(const ConvEpilogue& e, int64_t n, float* v) { activate(e, n, v, v); }
 
 // dst[n][c][p] = src[n][p][c] (to_nchw) or the other way round, for n images of c x p.
 void transpose_images(bool to_nchw, int64_t n, int64_t channels, int64_t pixels, const float* src,
@@ -349,6 +355,105 @@ bool pool_before_activation(const ConvEpilogue& e, const float* bias, int64_t ch
   return true;
 }
 
+// Pools NCHW planes (`channels` of ps.in_height * ps.in_width) into NCHW planes, window by
+// window as pool_rows does (same order of comparisons and additions as pool2d.cc).
+void pool_planes(const Pool2dShape& ps, FusedPool kind, const Window* windows, const float* in,
+                 int64_t channels, float* __restrict out) {
+  const int64_t in_plane = ps.in_height * ps.in_width, out_plane = ps.out_height * ps.out_width;
+  for (int64_t o = 0; o < channels; ++o) {
+    const float* src = in + o * in_plane;
+    float* __restrict dst = out + o * out_plane;
+    for (int64_t q = 0; q < out_plane; ++q) {
+      const Window& win = windows[q];
+      if (win.h1 - win.h0 == 2 && win.w1 - win.w0 == 2) {
+        const float* a = src + win.h0 * ps.in_width + win.w0;
+        const float* c = a + ps.in_width;
+        if (kind == FusedPool::kMax) {
+          float best = a[0];
+          best = take_if_better(a[1], best);
+          best = take_if_better(c[0], best);
+          dst[q] = take_if_better(c[1], best);
+        } else {
+          dst[q] = (0.0f + a[0] + a[1] + c[0] + c[1]) / float(win.count);
+        }
+        continue;
+      }
+      float acc = kind == FusedPool::kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+      for (int64_t h = win.h0; h < win.h1; ++h) {
+        for (int64_t w = win.w0; w < win.w1; ++w) {
+          const float v = src[h * ps.in_width + w];
+          acc = kind == FusedPool::kMax ? take_if_better(v, acc) : acc + v;
+        }
+      }
+      if (kind == FusedPool::kAvg) acc = win.count > 0 ? acc / float(win.count) : 0.0f;
+      dst[q] = acc;
+    }
+  }
+}
+
+// dst[p * channels + c] = src[c * pixels + p]: one NCHW image to NHWC.
+void planes_to_rows(const float* src, int64_t channels, int64_t pixels, float* __restrict dst) {
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int64_t c = 0; c < channels; ++c) dst[p * channels + c] = src[c * pixels + p];
+  }
+}
+
+// Shapes that conv2d_forward would give to Winograd: its convolution of the whole batch (bias
+// included) into scratch, then the activation and pooling image by image. Winograd's tiles
+// cut the multiplies by four, more than the fused direct loop gains by keeping each image's
+// output in cache; the result is exactly the unfused path's, as both convolve alike.
+void forward_winograd(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                      const ConvEpilogue& e, float* y) {
+  const int64_t O = s.out_channels, conv_pixels = s.out_height * s.out_width;
+  const Pool2dShape& ps = e.pool_shape;
+  const bool pooled = e.pool != FusedPool::kNone;
+  const int64_t out_pixels = pooled ? ps.out_height * ps.out_width : conv_pixels;
+  // Bias is already in the convolution's output, so only the activation's kind matters here.
+  const bool pool_first = pool_before_activation(e, nullptr, O);
+
+  ScratchArena::Scope scope;
+  ScratchArena& arena = ScratchArena::local();
+  if (e.input_nhwc) {
+    const int64_t pixels = s.in_height * s.in_width;
+    float* x_nchw = arena.allocate_floats(s.batch * s.in_channels * pixels);
+    transpose_images(true, s.batch, s.in_channels, pixels, x, x_nchw);
+    x = x_nchw;
+  }
+  // Straight into y when nothing follows in NCHW; else whole-batch scratch.
+  const bool in_place = !pooled && !e.output_nhwc;
+  float* z = in_place ? y : arena.allocate_floats(s.batch * O * conv_pixels);
+  if (!conv2d_forward_winograd(s, x, w, bias, z)) {
+    throw std::logic_error("conv2d_fused_forward: Winograd declined a shape it selected");
+  }
+  Window* windows = nullptr;
+  if (pooled) {
+    windows = static_cast<Window*>(arena.allocate(size_t(out_pixels) * sizeof(Window)));
+    for (int64_t oh = 0, q = 0; oh < ps.out_height; ++oh) {
+      for (int64_t ow = 0; ow < ps.out_width; ++ow) windows[q++] = window(ps, oh, ow);
+    }
+  }
+  parallel_range(s.batch, 1, [&](int64_t begin, int64_t end) {
+    ScratchArena::Scope task_scope;
+    ScratchArena& local = ScratchArena::local();
+    float* planes = e.output_nhwc ? local.allocate_floats(O * out_pixels) : nullptr;
+    for (int64_t n = begin; n < end; ++n) {
+      float* image = z + n * O * conv_pixels;
+      float* out = y + n * O * out_pixels;
+      float* result = e.output_nhwc ? planes : out;  // NCHW, moved to NHWC below
+      if (!pooled) {
+        activate(e, O * conv_pixels, image, result);
+      } else if (pool_first) {
+        pool_planes(ps, e.pool, windows, image, O, result);
+        activate(e, O * out_pixels, result);
+      } else {
+        activate(e, O * conv_pixels, image);
+        pool_planes(ps, e.pool, windows, image, O, result);
+      }
+      if (e.output_nhwc) planes_to_rows(planes, O, out_pixels, out);
+    }
+  });
+}
+
 void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s, const float* x,
                    const float* w, const float* bias, const ConvEpilogue& e, float* y) {
   const int64_t mr = cfg.mr, nr = cfg.nr, O = s.out_channels;
@@ -468,6 +573,10 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
 void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                           const ConvEpilogue& e, float* y) {
   if (s.batch == 0 || s.out_channels == 0) return;  // nothing to write
+  if (conv2d_winograd_selected(s)) {
+    forward_winograd(s, x, w, bias, e, y);
+    return;
+  }
   const KernelConfig& cfg = active_kernel_config();
   const Plan pl = make_plan(cfg, s, e.input_nhwc);
   if (!fused_form_fits(cfg, s, pl)) {
@@ -475,6 +584,10 @@ void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, 
     return;
   }
   forward_fused(cfg, pl, s, x, w, bias, e, y);
+}
+
+bool conv2d_fused_prefers_nchw_input(const Conv2dShape& s) {
+  return s.batch > 0 && s.out_channels > 0 && conv2d_winograd_selected(s);
 }
 
 }  // namespace convnet

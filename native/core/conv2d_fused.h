@@ -37,6 +37,11 @@ struct ConvEpilogue {
 void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                           const ConvEpilogue& e, float* y);
 
+// Whether conv2d_fused_forward reads this shape's input best as NCHW (it then convolves the
+// batch with Winograd, which reads NCHW; NHWC would first be transposed). A fused layer feeding
+// this one should then write NCHW.
+bool conv2d_fused_prefers_nchw_input(const Conv2dShape& s);
+
 }  // namespace convnet
 
 #endif  // CONVNET_CORE_CONV2D_FUSED_H_

@@ -671,9 +671,13 @@ bool conv2d_winograd_supported(const Conv2dShape& s) {
          s.dilation_h == 1 && s.dilation_w == 1 && s.groups == 1;
 }
 
+bool conv2d_winograd_selected(const Conv2dShape& s) {
+  return use_winograd(s, kMinChannelsForward) && s.in_channels != 0;
+}
+
 bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,
                              const float* bias, float* y) {
-  if (!use_winograd(s, kMinChannelsForward) || s.in_channels == 0) return false;
+  if (!conv2d_winograd_selected(s)) return false;
   constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
   const Geometry g =
       make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,

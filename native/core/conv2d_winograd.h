@@ -26,6 +26,10 @@ void set_conv_algo(ConvAlgo algo);
 // 3x3, stride 1, dilation 1, one group (any padding).
 bool conv2d_winograd_supported(const Conv2dShape& s);
 
+// Whether conv2d_forward_winograd takes this shape under the active ConvAlgo (and its cost
+// rule): for callers that must choose a data layout or a path before convolving.
+bool conv2d_winograd_selected(const Conv2dShape& s);
+
 // Each returns false, doing nothing, when the shape is not supported or the active ConvAlgo
 // (with the cost rule under kAuto) keeps it on the direct path.
 bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,
