@@ -357,9 +357,70 @@ bool pool_before_activation(const ConvEpilogue& e, const float* bias, int64_t ch
 
 // Pools NCHW planes (`channels` of ps.in_height * ps.in_width) into NCHW planes, window by
 // window as pool_rows does (same order of comparisons and additions as pool2d.cc).
+#if defined(__SSE2__)
+// take_if_better on four lanes, with masks instead of branches.
+inline __m128 take_if_better4(__m128 v, __m128 best) {
+  const __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, best), _mm_cmpunord_ps(v, v));
+  return _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, best));
+}
+#endif
+
+// The 2x2 stride-2 unpadded pool (the usual one) of pooled row oh, four outputs at a time: the
+// window's elements in pool2d.cc's order, a[0], a[1], c[0], c[1], with masks instead of the
+// branches a scalar loop compiles to (random data mispredicts half of them).
+void pool_row_2x2(const Pool2dShape& ps, FusedPool kind, const float* src, int64_t oh,
+                  float* __restrict dst) {
+  const float* a = src + 2 * oh * ps.in_width;
+  const float* c = a + ps.in_width;
+  int64_t ow = 0;
+#if defined(__SSE2__)
+  const __m128 four = _mm_set1_ps(4.0f);
+  for (; 2 * ow + 8 <= ps.in_width; ow += 4) {
+    const __m128 a0 = _mm_loadu_ps(a + 2 * ow), a1 = _mm_loadu_ps(a + 2 * ow + 4);
+    const __m128 c0 = _mm_loadu_ps(c + 2 * ow), c1 = _mm_loadu_ps(c + 2 * ow + 4);
+    const __m128 a_even = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 a_odd = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 c_even = _mm_shuffle_ps(c0, c1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 c_odd = _mm_shuffle_ps(c0, c1, _MM_SHUFFLE(3, 1, 3, 1));
+    __m128 r;
+    if (kind == FusedPool::kMax) {
+      r = take_if_better4(a_odd, a_even);
+      r = take_if_better4(c_even, r);
+      r = take_if_better4(c_odd, r);
+    } else {
+      r = _mm_add_ps(_mm_add_ps(_mm_setzero_ps(), a_even), a_odd);
+      r = _mm_div_ps(_mm_add_ps(_mm_add_ps(r, c_even), c_odd), four);
+    }
+    _mm_storeu_ps(dst + ow, r);
+  }
+#endif
+  for (; ow < ps.out_width; ++ow) {
+    const float* p = a + 2 * ow;
+    const float* q = c + 2 * ow;
+    if (kind == FusedPool::kMax) {
+      float best = p[0];
+      best = take_if_better(p[1], best);
+      best = take_if_better(q[0], best);
+      dst[ow] = take_if_better(q[1], best);
+    } else {
+      dst[ow] = (0.0f + p[0] + p[1] + q[0] + q[1]) / 4.0f;
+    }
+  }
+}
+
 void pool_planes(const Pool2dShape& ps, FusedPool kind, const Window* windows, const float* in,
                  int64_t channels, float* __restrict out) {
   const int64_t in_plane = ps.in_height * ps.in_width, out_plane = ps.out_height * ps.out_width;
+  // Every window whole and 2x2 (floor division may leave the last row and column out).
+  if (ps.kernel_h == 2 && ps.kernel_w == 2 && ps.stride_h == 2 && ps.stride_w == 2 &&
+      ps.pad_h == 0 && ps.pad_w == 0) {
+    for (int64_t o = 0; o < channels; ++o) {
+      for (int64_t oh = 0; oh < ps.out_height; ++oh) {
+        pool_row_2x2(ps, kind, in + o * in_plane, oh, out + o * out_plane + oh * ps.out_width);
+      }
+    }
+    return;
+  }
   for (int64_t o = 0; o < channels; ++o) {
     const float* src = in + o * in_plane;
     float* __restrict dst = out + o * out_plane;
