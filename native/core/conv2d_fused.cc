@@ -459,6 +459,72 @@ void planes_to_rows(const float* src, int64_t channels, int64_t pixels, float* _
   }
 }
 
+// The pooled output, written straight from Winograd's output tiles: a 2x2 stride-2 unpadded
+// window always lies inside one 4x4 tile (tiles start at multiples of 4), so each tile yields
+// its (up to) 2x2 pooled pixels and the convolution's output is never stored.
+struct TilePool {
+  float* y;
+  int64_t channels, out_height, out_width;
+  bool nhwc;
+  FusedPool kind;
+};
+
+void pool_tile(void* context, int64_t image, int64_t channel, int64_t row, int64_t col,
+               const float* tile) {
+  const TilePool& tp = *static_cast<const TilePool*>(context);
+  constexpr int64_t kT = kWinogradTile;
+  static_assert(kT == 4, "one SSE register per tile row");
+  // pooled[i * 2 + j]: the window of tile rows 2i, 2i+1 and columns 2j, 2j+1, its elements
+  // in pool2d.cc's order (a[0], a[1], c[0], c[1]).
+  alignas(16) float pooled[4];
+#if defined(__SSE2__)
+  const __m128 r0 = _mm_loadu_ps(tile), r1 = _mm_loadu_ps(tile + kT);
+  const __m128 r2 = _mm_loadu_ps(tile + 2 * kT), r3 = _mm_loadu_ps(tile + 3 * kT);
+  const __m128 a0 = _mm_shuffle_ps(r0, r2, _MM_SHUFFLE(2, 0, 2, 0));
+  const __m128 a1 = _mm_shuffle_ps(r0, r2, _MM_SHUFFLE(3, 1, 3, 1));
+  const __m128 c0 = _mm_shuffle_ps(r1, r3, _MM_SHUFFLE(2, 0, 2, 0));
+  const __m128 c1 = _mm_shuffle_ps(r1, r3, _MM_SHUFFLE(3, 1, 3, 1));
+  __m128 v;
+  if (tp.kind == FusedPool::kMax) {
+    v = take_if_better4(c1, take_if_better4(c0, take_if_better4(a1, a0)));
+  } else {
+    v = _mm_add_ps(_mm_add_ps(_mm_setzero_ps(), a0), a1);
+    v = _mm_div_ps(_mm_add_ps(_mm_add_ps(v, c0), c1), _mm_set1_ps(4.0f));
+  }
+  _mm_store_ps(pooled, v);
+#else
+  for (int64_t i = 0; i < 2; ++i) {
+    for (int64_t j = 0; j < 2; ++j) {
+      const float* a = tile + 2 * i * kT + 2 * j;
+      const float* c = a + kT;
+      float v;
+      if (tp.kind == FusedPool::kMax) {
+        v = take_if_better(c[1], take_if_better(c[0], take_if_better(a[1], a[0])));
+      } else {
+        v = (0.0f + a[0] + a[1] + c[0] + c[1]) / 4.0f;
+      }
+      pooled[i * 2 + j] = v;
+    }
+  }
+#endif
+  const int64_t ph0 = row / 2, pw0 = col / 2, pooled_plane = tp.out_height * tp.out_width;
+  const int64_t rows = std::min<int64_t>(2, tp.out_height - ph0);
+  const int64_t cols = std::min<int64_t>(2, tp.out_width - pw0);
+  if (tp.nhwc) {
+    float* base = tp.y + image * pooled_plane * tp.channels + channel;
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < cols; ++j) {
+        base[((ph0 + i) * tp.out_width + pw0 + j) * tp.channels] = pooled[i * 2 + j];
+      }
+    }
+    return;
+  }
+  float* base = tp.y + (image * tp.channels + channel) * pooled_plane + ph0 * tp.out_width + pw0;
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) base[i * tp.out_width + j] = pooled[i * 2 + j];
+  }
+}
+
 // Shapes that conv2d_forward would give to Winograd: its convolution of the whole batch (bias
 // included) into scratch, then the activation and pooling image by image. Winograd's tiles
 // cut the multiplies by four, more than the fused direct loop gains by keeping each image's
@@ -479,6 +545,20 @@ void forward_winograd(const Conv2dShape& s, const float* x, const float* w, cons
     float* x_nchw = arena.allocate_floats(s.batch * s.in_channels * pixels);
     transpose_images(true, s.batch, s.in_channels, pixels, x, x_nchw);
     x = x_nchw;
+  }
+  // The pool inside the output transform when the activation may follow it (or there is none).
+  if (pooled && ps.kernel_h == 2 && ps.kernel_w == 2 && ps.stride_h == 2 && ps.stride_w == 2 &&
+      ps.pad_h == 0 && ps.pad_w == 0 && (pool_first || e.activation == FusedActivation::kNone)) {
+    TilePool tp{y, O, ps.out_height, ps.out_width, e.output_nhwc, e.pool};
+    if (!conv2d_forward_winograd_tiles(s, x, w, bias, WinogradTileSink{pool_tile, &tp})) {
+      throw std::logic_error("conv2d_fused_forward: Winograd declined a shape it selected");
+    }
+    if (e.activation != FusedActivation::kNone) {
+      parallel_range(s.batch, 8, [&](int64_t begin, int64_t end) {
+        activate(e, (end - begin) * O * out_pixels, y + begin * O * out_pixels);
+      });
+    }
+    return;
   }
   // Straight into y when nothing follows in NCHW; else whole-batch scratch.
   const bool in_place = !pooled && !e.output_nhwc;

@@ -79,6 +79,16 @@ std::vector<Case> cases() {
       {wino_one, epilogue(wino_one, FusedActivation::kNone, 0, FusedPool::kMax, 2, 2, 0, true)});
   c.push_back({wino_one, epilogue(wino_one, FusedActivation::kLeakyRelu, -0.5f, FusedPool::kMax, 3,
                                   2, 1, true)});
+  // Pooled inside Winograd's output transform (2x2 stride 2): whole tiles (16x16 output) and
+  // partial ones (9x7).
+  const Conv2dShape whole = shape(2, 16, 18, 18, 16, 3, 1, 0, 1, 1);
+  c.push_back({whole, epilogue(whole, FusedActivation::kNone, 0, FusedPool::kAvg, 2, 2, 0, true)});
+  c.push_back({whole, epilogue(whole, FusedActivation::kRelu, 0, FusedPool::kMax, 2, 2, 0, true)});
+  const Conv2dShape partial = shape(3, 20, 9, 7, 16, 3, 1, 1, 1, 1);
+  c.push_back({partial, epilogue(partial, FusedActivation::kLeakyRelu, 0.1f, FusedPool::kMax, 2, 2,
+                                 0, true)});
+  c.push_back(
+      {partial, epilogue(partial, FusedActivation::kNone, 0, FusedPool::kAvg, 2, 2, 0, true)});
   return c;
 }
 

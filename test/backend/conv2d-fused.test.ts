@@ -189,6 +189,22 @@ const CASES: Case[] = [
     pool: { kind: 'max', k: 2 },
   },
   {
+    name: 'Winograd (auto): 16->16 3x3, whole 4x4 tiles (16x16 output), no activation, avg 2',
+    x: [2, 16, 18, 18],
+    w: [16, 16, 3, 3],
+    act: 'none',
+    pool: { kind: 'avg', k: 2 },
+  },
+  {
+    name: 'Winograd (auto): 20->16 3x3 pad 1 (odd 9x7 output), leakyRelu 0.1, max 2',
+    x: [3, 20, 9, 7],
+    w: [16, 20, 3, 3],
+    conv: { padding: 1 },
+    act: 'leakyRelu',
+    slope: 0.1,
+    pool: { kind: 'max', k: 2 },
+  },
+  {
     name: 'Winograd (auto): 16->16 3x3 pad 1, tanh, overlapping max 3 s2',
     x: [3, 16, 10, 12],
     w: [16, 16, 3, 3],

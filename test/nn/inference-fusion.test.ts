@@ -173,10 +173,10 @@ describe.each(BACKENDS)('Sequential inference fusion on the %s backend', (backen
         for (const algo of ['auto', 'direct', 'winograd'] as const) {
           nb.setConvAlgo(algo);
           const want = layerByLayer(seq, x);
-          let got = new Float32Array(0);
+          let got: Float32Array | null = null;
           expect(countFused(() => (got = noGrad(() => seq.call(x)).data as Float32Array))).toBe(2);
           expect(fusedCalls.inputLayouts).toEqual(['nchw', expected[algo]]);
-          expectClose(got, want, 0, 0, `output (${algo})`);
+          expectClose(got!, want, 0, 0, `output (${algo})`);
         }
       } finally {
         nb.setConvAlgo('auto');
