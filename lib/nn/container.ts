@@ -48,7 +48,7 @@ function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
 export class Sequential extends Module {
   readonly [index: number]: Module;
 
-  // Outputs of fused runs that only the next fused run reads (channels-last, see
+  // Outputs of fused runs that only the next fused run reads (in the layout it reads best, see
   // ./inference-fusion.ts), reused across calls: two, as a run reads one while it writes the
   // other; fresh arrays of that size would cost page faults on every call.
   private readonly fusionBuffers: Float32Array[] = [];
