@@ -159,6 +159,11 @@ export interface Kernels {
     e: ConvEpilogue,
     y: Float32Array,
   ): void;
+  /**
+   * The input layout conv2dFused reads best for g (a fused layer feeding it writes that one).
+   * Absent: NCHW.
+   */
+  conv2dFusedInputLayout?(g: Conv2dGeometry): TensorLayout;
   /** dx[N, C, H, W] from dy[N, O, OH, OW] and w. */
   conv2dBackwardInput(g: Conv2dGeometry, dy: Float32Array, w: Float32Array, dx: Float32Array): void;
   /** dw[O, C/groups, KH, KW] and, when given, dbias[O] = sum of dy over N, OH, OW. */

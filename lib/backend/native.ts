@@ -29,6 +29,11 @@ export interface NativeBackend {
   availableIsas(): Isa[];
   /** Switches the level at run time; a level the CPU lacks throws an Error listing the others. */
   setIsa(isa: Isa): void;
+  /**
+   * Whether 3x3 stride-1 convolutions may use Winograd: 'auto' by a cost rule, 'direct' never,
+   * 'winograd' always (as CONVNET_CONV_ALGO; process-wide).
+   */
+  setConvAlgo(algo: 'auto' | 'direct' | 'winograd'): void;
   numThreads(): number;
   setNumThreads(n: number): void;
   /** GFLOP/s of independent multiply-adds at the current level (for benchmarks). */
@@ -43,6 +48,7 @@ interface Addon {
   gemm(p: Geo, a: F32, b: F32, c: F32): void;
   conv2d(g: Geo, x: F32, w: F32, bias: F32 | null, y: F32): void;
   conv2dFused(g: Geo, x: F32, w: F32, bias: F32 | null, e: Geo, poolG: Geo | null, y: F32): void;
+  conv2dFusedInputLayout(g: Geo): 'nchw' | 'nhwc';
   conv2dBackwardInput(g: Geo, dy: F32, w: F32, dx: F32): void;
   conv2dBackwardWeight(g: Geo, x: F32, dy: F32, dw: F32, dbias: F32 | null): void;
   maxPool2d(g: Geo, x: F32, y: F32, argmax: Int32Array): void;
@@ -317,6 +323,8 @@ function wrapKernels(a: Addon): Kernels {
       const pg = er[2] === 0 ? null : poolRecord('conv2dFused', e.pool!.g);
       a.conv2dFused(convRecord('conv2dFused', g), x, w, bias, er, pg, y);
     },
+    conv2dFusedInputLayout: (g) =>
+      a.conv2dFusedInputLayout(convRecord('conv2dFusedInputLayout', g)),
     conv2dBackwardInput: (g, dy, w, dx) =>
       a.conv2dBackwardInput(convRecord('conv2dBackwardInput', g), dy, w, dx),
     conv2dBackwardWeight: (g, x, dy, dw, dbias) =>
@@ -420,6 +428,7 @@ export function loadNativeBackend(): NativeBackend {
     isa: () => addon.isa(),
     availableIsas: () => addon.availableIsas(),
     setIsa: (isa) => addon.setIsa(isa),
+    setConvAlgo: (algo) => addon.setConvAlgo(algo),
     numThreads: () => addon.numThreads(),
     setNumThreads: (n) => addon.setNumThreads(n),
     fmaPeak: (threads, seconds) => addon.fmaPeak(threads, seconds),

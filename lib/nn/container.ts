@@ -4,9 +4,14 @@ import { Tensor } from '../tensor.js';
 import { ReLU } from './activation.js';
 import { MaxPool2d } from './pooling.js';
 import { uninitializedFloat32 } from '../backend/buffers.js';
-import { kernels } from '../backend/index.js';
 import type { TensorLayout } from '../backend/kernels.js';
-import { fusesAt, nchwFromNhwc, runFusedConv, type FusedOutput } from './inference-fusion.js';
+import {
+  fusedInputLayout,
+  fusesAt,
+  nchwFromNhwc,
+  runFusedConv,
+  type FusedOutput,
+} from './inference-fusion.js';
 import { Module } from './module.js';
 
 /**
@@ -60,7 +65,7 @@ function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {
 export class Sequential extends Module {
   readonly [index: number]: Module;
 
-  // Outputs of fused runs that only the next fused run reads (channels-last, see
+  // Outputs of fused runs that only the next fused run reads (in the layout it reads best, see
   // ./inference-fusion.ts), reused across calls: two, as a run reads one while it writes the
   // other; fresh arrays of that size would cost page faults on every call.
   private readonly fusionBuffers: Float32Array[] = [];
@@ -105,14 +110,15 @@ export class Sequential extends Module {
     let y = x;
     let layout: TensorLayout = 'nchw';
     let slot = 0;
-    const output = (size: number, next: number): FusedOutput => {
+    const output = (size: number, next: number, shape: readonly number[]): FusedOutput => {
       if (!fusesAt(children, next)) return { data: uninitializedFloat32(size), layout: 'nchw' };
       slot ^= 1;
       let b = this.fusionBuffers[slot];
       if (b === undefined || b.length !== size)
         b = this.fusionBuffers[slot] = new Float32Array(size);
-      // The TS kernels compute in NCHW: a channels-last hand-over would only add transposes.
-      return { data: b, layout: kernels().name === 'native' ? 'nhwc' : 'nchw' };
+      // Channels-last unless the next run reads NCHW best (a Winograd convolution, or the TS
+      // kernels, which compute in NCHW).
+      return { data: b, layout: fusedInputLayout(children, next, shape) };
     };
     for (let i = 0; i < children.length;) {
       // Inference: conv -> activation -> pool runs as one kernel (./inference-fusion.ts).

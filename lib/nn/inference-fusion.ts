@@ -64,16 +64,43 @@ export function fusesAt(children: readonly Module[], i: number): boolean {
 }
 
 /**
+ * The layout in which the fused run at children[i] reads an input of this NCHW shape best, as
+ * the backend says (NCHW when it does not say, or the shape does not fit the conv).
+ */
+export function fusedInputLayout(
+  children: readonly Module[],
+  i: number,
+  shape: readonly number[],
+): TensorLayout {
+  const k = kernels();
+  const run = fusedRunAt(children, i);
+  if (k.conv2dFusedInputLayout === undefined || run === null) return 'nchw';
+  const padding = convPadding(run.conv);
+  if (padding === null) return 'nchw';
+  try {
+    const g = conv2dGeometry('conv2d', shape, run.conv.weight.shape, {
+      stride: run.conv.stride,
+      padding,
+      dilation: run.conv.dilation,
+      groups: run.conv.groups,
+    });
+    return k.conv2dFusedInputLayout(g);
+  } catch {
+    return 'nchw';
+  }
+}
+
+/**
  * Runs children[i] (a Conv2d in evaluation mode) and the activation and pooling layers right
  * after it as one fused kernel; returns the output and the index of the next child to run, or
- * null when the fused path does not apply. `output(size, next)` supplies the output array and
- * its layout; `inputLayout` is x's (NHWC only from a fused run: x's shape stays NCHW).
+ * null when the fused path does not apply. `output(size, next, shape)` supplies the output
+ * array (of NCHW shape `shape`) and its layout; `inputLayout` is x's (NHWC only from a fused run: x's shape stays NCHW).
  */
 export function runFusedConv(
   children: readonly Module[],
   i: number,
   x: unknown,
-  output: (size: number, next: number) => FusedOutput = (size) => ({
+  output: (size: number, next: number, shape: readonly number[]) => FusedOutput = (size) => ({
     data: uninitializedFloat32(size),
     layout: 'nchw',
   }),
@@ -124,7 +151,7 @@ export function runFusedConv(
   } catch {
     return null;
   }
-  const out = output(outShape[0] * outShape[1] * outShape[2] * outShape[3], next);
+  const out = output(outShape[0] * outShape[1] * outShape[2] * outShape[3], next, outShape);
   e.outputLayout = out.layout;
   const y = out.data;
   kernels().conv2dFused(

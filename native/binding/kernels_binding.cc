@@ -249,6 +249,15 @@ Napi::Value Conv2dFused(const Napi::CallbackInfo& info) {
   });
 }
 
+// conv2dFusedInputLayout(g): 'nchw' or 'nhwc', the input layout conv2dFused reads best for g.
+Napi::Value Conv2dFusedInputLayout(const Napi::CallbackInfo& info) {
+  const char* fn = "conv2dFusedInputLayout";
+  return guarded(info, fn, [&]() -> Napi::Value {
+    const Conv2dShape s = conv_shape(info, fn);
+    return Napi::String::New(info.Env(), conv2d_fused_prefers_nchw_input(s) ? "nchw" : "nhwc");
+  });
+}
+
 Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {
   const char* fn = "conv2dBackwardInput";
   return guarded(info, fn, [&]() -> Napi::Value {
@@ -738,6 +747,7 @@ void export_kernels(Napi::Env env, Napi::Object exports) {
       {"gemm", Gemm},
       {"conv2d", Conv2d},
       {"conv2dFused", Conv2dFused},
+      {"conv2dFusedInputLayout", Conv2dFusedInputLayout},
       {"conv2dBackwardInput", Conv2dBackwardInput},
       {"conv2dBackwardWeight", Conv2dBackwardWeight},
       {"maxPool2d", MaxPool2d},

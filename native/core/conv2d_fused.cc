@@ -5,12 +5,14 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <stdexcept>
 
 #if defined(__SSE2__)
 #include <xmmintrin.h>
 #endif
 
 #include "activation.h"
+#include "conv2d_winograd.h"
 #include "indirect_gemm.h"
 #include "kernel_config.h"
 #include "scratch_arena.h"
@@ -31,24 +33,28 @@ int64_t out_count(const Conv2dShape& s) {
   return s.batch * s.out_channels * s.out_height * s.out_width;
 }
 
-void activate(const ConvEpilogue& e, int64_t n, float* v) {
+// out = act(in) for n floats (in == out allowed).
+void activate(const ConvEpilogue& e, int64_t n, const float* in, float* out) {
   switch (e.activation) {
     case FusedActivation::kNone:
+      if (in != out) std::memcpy(out, in, size_t(n) * sizeof(float));
       return;
     case FusedActivation::kRelu:
-      relu(n, v, v);
+      relu(n, in, out);
       return;
     case FusedActivation::kLeakyRelu:
-      leaky_relu(n, v, v, e.slope);
+      leaky_relu(n, in, out, e.slope);
       return;
     case FusedActivation::kSigmoid:
-      sigmoid(n, v, v);
+      sigmoid(n, in, out);
       return;
     case FusedActivation::kTanh:
-      tanh_forward(n, v, v);
+      tanh_forward(n, in, out);
       return;
   }
 }
+
+void activate(const ConvEpilogue& e, int64_t n, float* v) { activate(e, n, v, v); }
 
 // dst[n][c][p] = src[n][p][c] (to_nchw) or the other way round, for n images of c x p.
 void transpose_images(bool to_nchw, int64_t n, int64_t channels, int64_t pixels, const float* src,
@@ -349,6 +355,246 @@ bool pool_before_activation(const ConvEpilogue& e, const float* bias, int64_t ch
   return true;
 }
 
+// Pools NCHW planes (`channels` of ps.in_height * ps.in_width) into NCHW planes, window by
+// window as pool_rows does (same order of comparisons and additions as pool2d.cc).
+#if defined(__SSE2__)
+// take_if_better on four lanes, with masks instead of branches.
+inline __m128 take_if_better4(__m128 v, __m128 best) {
+  const __m128 take = _mm_or_ps(_mm_cmpgt_ps(v, best), _mm_cmpunord_ps(v, v));
+  return _mm_or_ps(_mm_and_ps(take, v), _mm_andnot_ps(take, best));
+}
+#endif
+
+// The 2x2 stride-2 unpadded pool (the usual one) of pooled row oh, four outputs at a time: the
+// window's elements in pool2d.cc's order, a[0], a[1], c[0], c[1], with masks instead of the
+// branches a scalar loop compiles to (random data mispredicts half of them).
+void pool_row_2x2(const Pool2dShape& ps, FusedPool kind, const float* src, int64_t oh,
+                  float* __restrict dst) {
+  const float* a = src + 2 * oh * ps.in_width;
+  const float* c = a + ps.in_width;
+  int64_t ow = 0;
+#if defined(__SSE2__)
+  const __m128 four = _mm_set1_ps(4.0f);
+  for (; 2 * ow + 8 <= ps.in_width; ow += 4) {
+    const __m128 a0 = _mm_loadu_ps(a + 2 * ow), a1 = _mm_loadu_ps(a + 2 * ow + 4);
+    const __m128 c0 = _mm_loadu_ps(c + 2 * ow), c1 = _mm_loadu_ps(c + 2 * ow + 4);
+    const __m128 a_even = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 a_odd = _mm_shuffle_ps(a0, a1, _MM_SHUFFLE(3, 1, 3, 1));
+    const __m128 c_even = _mm_shuffle_ps(c0, c1, _MM_SHUFFLE(2, 0, 2, 0));
+    const __m128 c_odd = _mm_shuffle_ps(c0, c1, _MM_SHUFFLE(3, 1, 3, 1));
+    __m128 r;
+    if (kind == FusedPool::kMax) {
+      r = take_if_better4(a_odd, a_even);
+      r = take_if_better4(c_even, r);
+      r = take_if_better4(c_odd, r);
+    } else {
+      r = _mm_add_ps(_mm_add_ps(_mm_setzero_ps(), a_even), a_odd);
+      r = _mm_div_ps(_mm_add_ps(_mm_add_ps(r, c_even), c_odd), four);
+    }
+    _mm_storeu_ps(dst + ow, r);
+  }
+#endif
+  for (; ow < ps.out_width; ++ow) {
+    const float* p = a + 2 * ow;
+    const float* q = c + 2 * ow;
+    if (kind == FusedPool::kMax) {
+      float best = p[0];
+      best = take_if_better(p[1], best);
+      best = take_if_better(q[0], best);
+      dst[ow] = take_if_better(q[1], best);
+    } else {
+      dst[ow] = (0.0f + p[0] + p[1] + q[0] + q[1]) / 4.0f;
+    }
+  }
+}
+
+void pool_planes(const Pool2dShape& ps, FusedPool kind, const Window* windows, const float* in,
+                 int64_t channels, float* __restrict out) {
+  const int64_t in_plane = ps.in_height * ps.in_width, out_plane = ps.out_height * ps.out_width;
+  // Every window whole and 2x2 (floor division may leave the last row and column out).
+  if (ps.kernel_h == 2 && ps.kernel_w == 2 && ps.stride_h == 2 && ps.stride_w == 2 &&
+      ps.pad_h == 0 && ps.pad_w == 0) {
+    for (int64_t o = 0; o < channels; ++o) {
+      for (int64_t oh = 0; oh < ps.out_height; ++oh) {
+        pool_row_2x2(ps, kind, in + o * in_plane, oh, out + o * out_plane + oh * ps.out_width);
+      }
+    }
+    return;
+  }
+  for (int64_t o = 0; o < channels; ++o) {
+    const float* src = in + o * in_plane;
+    float* __restrict dst = out + o * out_plane;
+    for (int64_t q = 0; q < out_plane; ++q) {
+      const Window& win = windows[q];
+      if (win.h1 - win.h0 == 2 && win.w1 - win.w0 == 2) {
+        const float* a = src + win.h0 * ps.in_width + win.w0;
+        const float* c = a + ps.in_width;
+        if (kind == FusedPool::kMax) {
+          float best = a[0];
+          best = take_if_better(a[1], best);
+          best = take_if_better(c[0], best);
+          dst[q] = take_if_better(c[1], best);
+        } else {
+          dst[q] = (0.0f + a[0] + a[1] + c[0] + c[1]) / float(win.count);
+        }
+        continue;
+      }
+      float acc = kind == FusedPool::kMax ? -std::numeric_limits<float>::infinity() : 0.0f;
+      for (int64_t h = win.h0; h < win.h1; ++h) {
+        for (int64_t w = win.w0; w < win.w1; ++w) {
+          const float v = src[h * ps.in_width + w];
+          acc = kind == FusedPool::kMax ? take_if_better(v, acc) : acc + v;
+        }
+      }
+      if (kind == FusedPool::kAvg) acc = win.count > 0 ? acc / float(win.count) : 0.0f;
+      dst[q] = acc;
+    }
+  }
+}
+
+// dst[p * channels + c] = src[c * pixels + p]: one NCHW image to NHWC.
+void planes_to_rows(const float* src, int64_t channels, int64_t pixels, float* __restrict dst) {
+  for (int64_t p = 0; p < pixels; ++p) {
+    for (int64_t c = 0; c < channels; ++c) dst[p * channels + c] = src[c * pixels + p];
+  }
+}
+
+// The pooled output, written straight from Winograd's output tiles: a 2x2 stride-2 unpadded
+// window always lies inside one 4x4 tile (tiles start at multiples of 4), so each tile yields
+// its (up to) 2x2 pooled pixels and the convolution's output is never stored.
+struct TilePool {
+  float* y;
+  int64_t channels, out_height, out_width;
+  bool nhwc;
+  FusedPool kind;
+};
+
+void pool_tile(void* context, int64_t image, int64_t channel, int64_t row, int64_t col,
+               const float* tile) {
+  const TilePool& tp = *static_cast<const TilePool*>(context);
+  constexpr int64_t kT = kWinogradTile;
+  static_assert(kT == 4, "one SSE register per tile row");
+  // pooled[i * 2 + j]: the window of tile rows 2i, 2i+1 and columns 2j, 2j+1, its elements
+  // in pool2d.cc's order (a[0], a[1], c[0], c[1]).
+  alignas(16) float pooled[4];
+#if defined(__SSE2__)
+  const __m128 r0 = _mm_loadu_ps(tile), r1 = _mm_loadu_ps(tile + kT);
+  const __m128 r2 = _mm_loadu_ps(tile + 2 * kT), r3 = _mm_loadu_ps(tile + 3 * kT);
+  const __m128 a0 = _mm_shuffle_ps(r0, r2, _MM_SHUFFLE(2, 0, 2, 0));
+  const __m128 a1 = _mm_shuffle_ps(r0, r2, _MM_SHUFFLE(3, 1, 3, 1));
+  const __m128 c0 = _mm_shuffle_ps(r1, r3, _MM_SHUFFLE(2, 0, 2, 0));
+  const __m128 c1 = _mm_shuffle_ps(r1, r3, _MM_SHUFFLE(3, 1, 3, 1));
+  __m128 v;
+  if (tp.kind == FusedPool::kMax) {
+    v = take_if_better4(c1, take_if_better4(c0, take_if_better4(a1, a0)));
+  } else {
+    v = _mm_add_ps(_mm_add_ps(_mm_setzero_ps(), a0), a1);
+    v = _mm_div_ps(_mm_add_ps(_mm_add_ps(v, c0), c1), _mm_set1_ps(4.0f));
+  }
+  _mm_store_ps(pooled, v);
+#else
+  for (int64_t i = 0; i < 2; ++i) {
+    for (int64_t j = 0; j < 2; ++j) {
+      const float* a = tile + 2 * i * kT + 2 * j;
+      const float* c = a + kT;
+      float v;
+      if (tp.kind == FusedPool::kMax) {
+        v = take_if_better(c[1], take_if_better(c[0], take_if_better(a[1], a[0])));
+      } else {
+        v = (0.0f + a[0] + a[1] + c[0] + c[1]) / 4.0f;
+      }
+      pooled[i * 2 + j] = v;
+    }
+  }
+#endif
+  const int64_t ph0 = row / 2, pw0 = col / 2, pooled_plane = tp.out_height * tp.out_width;
+  const int64_t rows = std::min<int64_t>(2, tp.out_height - ph0);
+  const int64_t cols = std::min<int64_t>(2, tp.out_width - pw0);
+  if (tp.nhwc) {
+    float* base = tp.y + image * pooled_plane * tp.channels + channel;
+    for (int64_t i = 0; i < rows; ++i) {
+      for (int64_t j = 0; j < cols; ++j) {
+        base[((ph0 + i) * tp.out_width + pw0 + j) * tp.channels] = pooled[i * 2 + j];
+      }
+    }
+    return;
+  }
+  float* base = tp.y + (image * tp.channels + channel) * pooled_plane + ph0 * tp.out_width + pw0;
+  for (int64_t i = 0; i < rows; ++i) {
+    for (int64_t j = 0; j < cols; ++j) base[i * tp.out_width + j] = pooled[i * 2 + j];
+  }
+}
+
+// Shapes that conv2d_forward would give to Winograd: its convolution of the whole batch (bias
+// included) into scratch, then the activation and pooling image by image. Winograd's tiles
+// cut the multiplies by four, more than the fused direct loop gains by keeping each image's
+// output in cache; the result is exactly the unfused path's, as both convolve alike.
+void forward_winograd(const Conv2dShape& s, const float* x, const float* w, const float* bias,
+                      const ConvEpilogue& e, float* y) {
+  const int64_t O = s.out_channels, conv_pixels = s.out_height * s.out_width;
+  const Pool2dShape& ps = e.pool_shape;
+  const bool pooled = e.pool != FusedPool::kNone;
+  const int64_t out_pixels = pooled ? ps.out_height * ps.out_width : conv_pixels;
+  // Bias is already in the convolution's output, so only the activation's kind matters here.
+  const bool pool_first = pool_before_activation(e, nullptr, O);
+
+  ScratchArena::Scope scope;
+  ScratchArena& arena = ScratchArena::local();
+  if (e.input_nhwc) {
+    const int64_t pixels = s.in_height * s.in_width;
+    float* x_nchw = arena.allocate_floats(s.batch * s.in_channels * pixels);
+    transpose_images(true, s.batch, s.in_channels, pixels, x, x_nchw);
+    x = x_nchw;
+  }
+  // The pool inside the output transform when the activation may follow it (or there is none).
+  if (pooled && ps.kernel_h == 2 && ps.kernel_w == 2 && ps.stride_h == 2 && ps.stride_w == 2 &&
+      ps.pad_h == 0 && ps.pad_w == 0 && (pool_first || e.activation == FusedActivation::kNone)) {
+    TilePool tp{y, O, ps.out_height, ps.out_width, e.output_nhwc, e.pool};
+    if (!conv2d_forward_winograd_tiles(s, x, w, bias, WinogradTileSink{pool_tile, &tp})) {
+      throw std::logic_error("conv2d_fused_forward: Winograd declined a shape it selected");
+    }
+    if (e.activation != FusedActivation::kNone) {
+      parallel_range(s.batch, 8, [&](int64_t begin, int64_t end) {
+        activate(e, (end - begin) * O * out_pixels, y + begin * O * out_pixels);
+      });
+    }
+    return;
+  }
+  // Straight into y when nothing follows in NCHW; else whole-batch scratch.
+  const bool in_place = !pooled && !e.output_nhwc;
+  float* z = in_place ? y : arena.allocate_floats(s.batch * O * conv_pixels);
+  if (!conv2d_forward_winograd(s, x, w, bias, z)) {
+    throw std::logic_error("conv2d_fused_forward: Winograd declined a shape it selected");
+  }
+  Window* windows = nullptr;
+  if (pooled) {
+    windows = static_cast<Window*>(arena.allocate(size_t(out_pixels) * sizeof(Window)));
+    for (int64_t oh = 0, q = 0; oh < ps.out_height; ++oh) {
+      for (int64_t ow = 0; ow < ps.out_width; ++ow) windows[q++] = window(ps, oh, ow);
+    }
+  }
+  parallel_range(s.batch, 1, [&](int64_t begin, int64_t end) {
+    ScratchArena::Scope task_scope;
+    ScratchArena& local = ScratchArena::local();
+    float* planes = e.output_nhwc ? local.allocate_floats(O * out_pixels) : nullptr;
+    for (int64_t n = begin; n < end; ++n) {
+      float* image = z + n * O * conv_pixels;
+      float* out = y + n * O * out_pixels;
+      float* result = e.output_nhwc ? planes : out;  // NCHW, moved to NHWC below
+      if (!pooled) {
+        activate(e, O * conv_pixels, image, result);
+      } else if (pool_first) {
+        pool_planes(ps, e.pool, windows, image, O, result);
+        activate(e, O * out_pixels, result);
+      } else {
+        activate(e, O * conv_pixels, image);
+        pool_planes(ps, e.pool, windows, image, O, result);
+      }
+      if (e.output_nhwc) planes_to_rows(planes, O, out_pixels, out);
+    }
+  });
+}
+
 void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s, const float* x,
                    const float* w, const float* bias, const ConvEpilogue& e, float* y) {
   const int64_t mr = cfg.mr, nr = cfg.nr, O = s.out_channels;
@@ -468,6 +714,10 @@ void forward_fused(const KernelConfig& cfg, const Plan& pl, const Conv2dShape& s
 void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                           const ConvEpilogue& e, float* y) {
   if (s.batch == 0 || s.out_channels == 0) return;  // nothing to write
+  if (conv2d_winograd_selected(s)) {
+    forward_winograd(s, x, w, bias, e, y);
+    return;
+  }
   const KernelConfig& cfg = active_kernel_config();
   const Plan pl = make_plan(cfg, s, e.input_nhwc);
   if (!fused_form_fits(cfg, s, pl)) {
@@ -475,6 +725,10 @@ void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, 
     return;
   }
   forward_fused(cfg, pl, s, x, w, bias, e, y);
+}
+
+bool conv2d_fused_prefers_nchw_input(const Conv2dShape& s) {
+  return s.batch > 0 && s.out_channels > 0 && conv2d_winograd_selected(s);
 }
 
 }  // namespace convnet

@@ -2,7 +2,9 @@
 // activation and optionally a pooling layer, y = pool(act(conv(x, w) + bias)). The images of the
 // batch are spread over the threads, and each runs the whole chain on one image while its
 // convolution output is still in cache: only the (pooled) result reaches memory. Results equal
-// conv2d_forward, then the activation, then max_pool2d / avg_pool2d (pool2d.h).
+// conv2d_forward, then the activation, then max_pool2d / avg_pool2d (pool2d.h). Shapes that
+// conv2d_forward gives to Winograd (conv2d_winograd.h) are convolved that way here too, the
+// whole batch at once; a 2x2 stride-2 pool is then taken inside its output transform.
 #ifndef CONVNET_CORE_CONV2D_FUSED_H_
 #define CONVNET_CORE_CONV2D_FUSED_H_
 
@@ -36,6 +38,11 @@ struct ConvEpilogue {
 // bias may be null.
 void conv2d_fused_forward(const Conv2dShape& s, const float* x, const float* w, const float* bias,
                           const ConvEpilogue& e, float* y);
+
+// Whether conv2d_fused_forward reads this shape's input best as NCHW (it then convolves the
+// batch with Winograd, which reads NCHW; NHWC would first be transposed). A fused layer feeding
+// this one should then write NCHW.
+bool conv2d_fused_prefers_nchw_input(const Conv2dShape& s);
 
 }  // namespace convnet
 

@@ -383,9 +383,42 @@ void transform_output_grad_tiles(const Geometry& g, const float* dy, int64_t t0,
 template <class W>
 void transform_output_tiles(const Geometry& g, const float* m, const float* bias, int64_t t0,
                             int64_t t_end, float* y, int64_t m_rows, int64_t ld,
-                            WinogradOutputKernel kernel) {
+                            WinogradOutputKernel kernel, const WinogradTileSink* sink) {
   constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
+  if (sink != nullptr) {
+    static_assert(W::kM == kWinogradTile, "the sink's tiles are 4x4");
+    float in_sink[kE * kLanes], out_sink[kM * kM * kLanes];
+    alignas(64) float tiles_buf[kLanes * kM * kM];
+    // The same choice of kernel as the stores below, so that the values are the same too.
+    bool whole = kernel != nullptr && lt.count == kLanes;
+    for (int l = 0; l < lt.count; ++l) {
+      whole = whole && lt.row[l] + kM <= g.out_h && lt.col[l] + kM <= g.out_w;
+    }
+    for (int64_t o = 0; o < g.out_c; ++o) {
+      const float b = bias != nullptr ? bias[o] : 0.0f;
+      if (whole) {
+        // The micro-kernel writes whole tiles: into a buffer of kM-wide rows here.
+        float* tiles[kLanes];
+        for (int l = 0; l < kLanes; ++l) tiles[l] = tiles_buf + l * kM * kM;
+        kernel(m + o * ld, m_rows * ld, b, tiles, kM);
+      } else {
+        for (int e = 0; e < kE; ++e) {
+          const float* src = m + (e * m_rows + o) * ld;
+          for (int l = 0; l < kLanes; ++l) in_sink[e * kLanes + l] = src[l];
+        }
+        transform_2d<kA, kM, W::output>(in_sink, out_sink);
+        for (int l = 0; l < lt.count; ++l) {
+          for (int k = 0; k < kM * kM; ++k)
+            tiles_buf[l * kM * kM + k] = out_sink[k * kLanes + l] + b;
+        }
+      }
+      for (int l = 0; l < lt.count; ++l) {
+        sink->consume(sink->context, lt.image[l], o, lt.row[l], lt.col[l], tiles_buf + l * kM * kM);
+      }
+    }
+    return;
+  }
   const int64_t plane_size = g.out_h * g.out_w;
   float in[kE * kLanes], out[kM * kM * kLanes];
   int rows[kLanes] = {}, cols[kLanes] = {};
@@ -566,7 +599,8 @@ void for_each_lane_group(int64_t b0, int64_t b1, Fn fn) {
 // y = winograd convolution of x with u (transform_weights' panels for pg), plus bias.
 template <class W>
 void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geometry& g,
-                       const float* x, const float* u, const float* bias, float* y) {
+                       const float* x, const float* u, const float* bias, float* y,
+                       const WinogradTileSink* sink = nullptr) {
   const TransformKernels kernels = transform_kernels(cfg);
   constexpr int64_t kE = W::kAlpha * W::kAlpha;
   const int64_t unit = std::max<int64_t>(kLanes, pg.nr);  // both divide the other
@@ -585,7 +619,8 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
                           v + e * b_panels * pg.b_panel, cols, m + e * m_rows * block, block);
     });
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block, kernels.output);
+      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block, kernels.output,
+                                sink);
     });
   };
   ThreadPool& pool = ThreadPool::global();
@@ -671,9 +706,13 @@ bool conv2d_winograd_supported(const Conv2dShape& s) {
          s.dilation_h == 1 && s.dilation_w == 1 && s.groups == 1;
 }
 
+bool conv2d_winograd_selected(const Conv2dShape& s) {
+  return use_winograd(s, kMinChannelsForward) && s.in_channels != 0;
+}
+
 bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,
                              const float* bias, float* y) {
-  if (!use_winograd(s, kMinChannelsForward) || s.in_channels == 0) return false;
+  if (!conv2d_winograd_selected(s)) return false;
   constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
   const Geometry g =
       make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
@@ -684,6 +723,22 @@ bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
   float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
   transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u, transform_kernels(cfg).weight);
   winograd_convolve<Tile>(cfg, pg, g, x, u, bias, y);
+  return true;
+}
+
+bool conv2d_forward_winograd_tiles(const Conv2dShape& s, const float* x, const float* w,
+                                   const float* bias, const WinogradTileSink& sink) {
+  if (!conv2d_winograd_selected(s)) return false;
+  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
+  const Geometry g =
+      make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
+                          s.out_height, s.out_width, s.pad_h, s.pad_w);
+  const KernelConfig& cfg = active_kernel_config();
+  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
+  ScratchArena::Scope scope;
+  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
+  transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u, transform_kernels(cfg).weight);
+  winograd_convolve<Tile>(cfg, pg, g, x, u, bias, nullptr, &sink);
   return true;
 }
 

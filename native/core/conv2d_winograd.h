@@ -26,6 +26,25 @@ void set_conv_algo(ConvAlgo algo);
 // 3x3, stride 1, dilation 1, one group (any padding).
 bool conv2d_winograd_supported(const Conv2dShape& s);
 
+// Whether conv2d_forward_winograd takes this shape under the active ConvAlgo (and its cost
+// rule): for callers that must choose a data layout or a path before convolving.
+bool conv2d_winograd_selected(const Conv2dShape& s);
+
+// Receives the forward convolution's output one 4x4 tile of one channel at a time, bias added,
+// instead of its being stored: tile[i * 4 + j] is output (row + i, col + j) of channel
+// `channel` of image `image`; entries past the output's last row or column are unspecified.
+// Calls may come from any thread of the pool, each tile once.
+struct WinogradTileSink {
+  void (*consume)(void* context, int64_t image, int64_t channel, int64_t row, int64_t col,
+                  const float* tile);
+  void* context;
+};
+constexpr int64_t kWinogradTile = 4;
+
+// conv2d_forward_winograd handing its output to `sink` instead of storing it.
+bool conv2d_forward_winograd_tiles(const Conv2dShape& s, const float* x, const float* w,
+                                   const float* bias, const WinogradTileSink& sink);
+
 // Each returns false, doing nothing, when the shape is not supported or the active ConvAlgo
 // (with the cost rule under kAuto) keeps it on the direct path.
 bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,

@@ -4,6 +4,7 @@
 #include "../core/activation.h"
 #include "../core/conv2d.h"
 #include "../core/conv2d_fused.h"
+#include "../core/conv2d_winograd.h"
 #include "../core/kernel_config.h"
 #include "../core/pool2d.h"
 #include "../core/thread_pool.h"
@@ -67,6 +68,27 @@ std::vector<Case> cases() {
       {grouped, epilogue(grouped, FusedActivation::kNone, 0, FusedPool::kMax, 2, 2, 0, true)});
   const Conv2dShape one = shape(1, 6, 10, 10, 24, 3, 1, 1, 1, 1);
   c.push_back({one, epilogue(one, FusedActivation::kRelu, 0, FusedPool::kAvg, 2, 2, 0, true)});
+  // Shapes Winograd takes under the cost rule (3x3 stride 1, 16+ channels): odd outputs whose
+  // pool windows leave the last row and column out (11x11 -> 5x5), clipped padded windows, no
+  // pool, batch 1.
+  const Conv2dShape wino = shape(3, 16, 11, 9, 20, 3, 1, 1, 1, 1);
+  c.push_back({wino, epilogue(wino, FusedActivation::kNone, 0, FusedPool::kAvg, 2, 2, 1, false)});
+  c.push_back({wino, epilogue(wino, FusedActivation::kTanh, 0, FusedPool::kNone, 1, 1, 0, true)});
+  const Conv2dShape wino_one = shape(1, 32, 13, 13, 64, 3, 1, 0, 1, 1);
+  c.push_back(
+      {wino_one, epilogue(wino_one, FusedActivation::kNone, 0, FusedPool::kMax, 2, 2, 0, true)});
+  c.push_back({wino_one, epilogue(wino_one, FusedActivation::kLeakyRelu, -0.5f, FusedPool::kMax, 3,
+                                  2, 1, true)});
+  // Pooled inside Winograd's output transform (2x2 stride 2): whole tiles (16x16 output) and
+  // partial ones (9x7).
+  const Conv2dShape whole = shape(2, 16, 18, 18, 16, 3, 1, 0, 1, 1);
+  c.push_back({whole, epilogue(whole, FusedActivation::kNone, 0, FusedPool::kAvg, 2, 2, 0, true)});
+  c.push_back({whole, epilogue(whole, FusedActivation::kRelu, 0, FusedPool::kMax, 2, 2, 0, true)});
+  const Conv2dShape partial = shape(3, 20, 9, 7, 16, 3, 1, 1, 1, 1);
+  c.push_back({partial, epilogue(partial, FusedActivation::kLeakyRelu, 0.1f, FusedPool::kMax, 2, 2,
+                                 0, true)});
+  c.push_back(
+      {partial, epilogue(partial, FusedActivation::kNone, 0, FusedPool::kAvg, 2, 2, 0, true)});
   return c;
 }
 
@@ -169,13 +191,20 @@ TEST(conv2d_fused_equals_unfused_every_isa_and_thread_count) {
     convnet::set_active_isa(isa);
     for (int threads = 1; threads <= 3; ++threads) {
       pool.set_num_threads(threads);
-      int index = 0;
-      for (const Case& c : cases()) {
-        check(c, seed += 5,
-              "case " + std::to_string(index++) + ", " + std::to_string(threads) + " thread(s)");
+      // The unfused reference follows the same algorithm choice, so equality holds under each.
+      for (convnet::ConvAlgo algo :
+           {convnet::ConvAlgo::kAuto, convnet::ConvAlgo::kDirect, convnet::ConvAlgo::kWinograd}) {
+        convnet::set_conv_algo(algo);
+        int index = 0;
+        for (const Case& c : cases()) {
+          check(c, seed += 5,
+                "case " + std::to_string(index++) + ", " + std::to_string(threads) +
+                    " thread(s), " + convnet::conv_algo_name(algo));
+        }
       }
     }
   }
+  convnet::set_conv_algo(convnet::ConvAlgo::kAuto);
   convnet::set_active_isa(saved_isa);
   pool.set_num_threads(saved_threads);
 }

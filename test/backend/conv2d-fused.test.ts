@@ -165,6 +165,53 @@ const CASES: Case[] = [
     act: 'relu',
     pool: { kind: 'max', k: 2, stride: 1 },
   },
+  {
+    name: 'Winograd (auto): 16->20 3x3 pad 1, no activation, avg 2 (clipped 9x9 -> 5x5)',
+    x: [4, 16, 9, 9],
+    w: [20, 16, 3, 3],
+    conv: { padding: 1 },
+    act: 'none',
+    pool: { kind: 'avg', k: 2, padding: 1, countIncludePad: false },
+  },
+  {
+    name: 'Winograd (auto): batch 1, 24->16 3x3 (odd 7x5 output), relu, no pool, no bias',
+    x: [1, 24, 9, 7],
+    w: [16, 24, 3, 3],
+    act: 'relu',
+    pool: null,
+    bias: 'none',
+  },
+  {
+    name: 'Winograd (auto): batch 1, 32->64 3x3 (11x11 -> 5x5), none, max 2',
+    x: [1, 32, 13, 13],
+    w: [64, 32, 3, 3],
+    act: 'none',
+    pool: { kind: 'max', k: 2 },
+  },
+  {
+    name: 'Winograd (auto): 16->16 3x3, whole 4x4 tiles (16x16 output), no activation, avg 2',
+    x: [2, 16, 18, 18],
+    w: [16, 16, 3, 3],
+    act: 'none',
+    pool: { kind: 'avg', k: 2 },
+  },
+  {
+    name: 'Winograd (auto): 20->16 3x3 pad 1 (odd 9x7 output), leakyRelu 0.1, max 2',
+    x: [3, 20, 9, 7],
+    w: [16, 20, 3, 3],
+    conv: { padding: 1 },
+    act: 'leakyRelu',
+    slope: 0.1,
+    pool: { kind: 'max', k: 2 },
+  },
+  {
+    name: 'Winograd (auto): 16->16 3x3 pad 1, tanh, overlapping max 3 s2',
+    x: [3, 16, 10, 12],
+    w: [16, 16, 3, 3],
+    conv: { padding: 1 },
+    act: 'tanh',
+    pool: { kind: 'max', k: 3, stride: 2 },
+  },
 ];
 
 interface Built {
@@ -281,6 +328,40 @@ const LAYOUTS: [boolean, boolean][] = [
   [true, true],
 ];
 
+/** Shapes that Winograd supports: 3x3, stride 1, dilation 1, one group. */
+function winogradShape(g: Conv2dGeometry): boolean {
+  return (
+    g.kernelH === 3 &&
+    g.kernelW === 3 &&
+    g.strideH === 1 &&
+    g.strideW === 1 &&
+    g.dilationH === 1 &&
+    g.dilationW === 1 &&
+    g.groups === 1
+  );
+}
+
+/** max |got - want| <= tol * max |want| (NaN where want has NaN). */
+function expectScaled(got: Float32Array, want: Float32Array, tol: number, label: string): void {
+  let scale = 0;
+  for (const v of want) if (Number.isFinite(v)) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  let at = -1;
+  for (let i = 0; i < want.length; i++) {
+    if (Number.isNaN(want[i]) !== Number.isNaN(got[i])) throw new Error(`${label}: NaN at ${i}`);
+    const d = Math.abs(got[i] - want[i]);
+    if (d > worst) {
+      worst = d;
+      at = i;
+    }
+  }
+  if (worst > tol * scale) {
+    throw new Error(
+      `${label}: worst at ${at}: got ${got[at]}, expected ${want[at]} (|diff| ${worst}, allowed ${tol * scale})`,
+    );
+  }
+}
+
 function terms(b: Built): number {
   return (b.g.inChannels / b.g.groups) * b.g.kernelH * b.g.kernelW;
 }
@@ -331,25 +412,60 @@ describe.skipIf(native === null && process.env.CONVNET_BACKEND === 'ts')(
     const N = nb.kernels;
     for (const isa of nb.availableIsas()) {
       for (const threads of [1, 2]) {
-        describe(`${isa}, ${threads} thread${threads > 1 ? 's' : ''}`, () => {
-          CASES.forEach((c, idx) => {
-            it(`${c.name}: equals the unfused native kernels and the TS kernels`, () => {
-              nb.setIsa(isa);
-              nb.setNumThreads(threads);
-              const b = build(c, 900 + idx);
-              const got = fused(N, b);
-              // The fused form sums each output in the order the unfused kernels use, or close.
-              expectClose(got, unfused(N, b), 1e-6, 1e-6, 'y against native');
-              expectClose(got, unfused(T, b), 1e-4, 2e-6 * Math.sqrt(terms(b)), 'y against TS');
-              for (const [i, o] of LAYOUTS) {
-                const label = `y (input nhwc ${i}, output nhwc ${o})`;
-                expectClose(fusedLayouts(N, b, i, o), got, 1e-6, 1e-6, label);
-              }
+        for (const algo of ['auto', 'direct', 'winograd'] as const) {
+          describe(`${isa}, ${threads} thread${threads > 1 ? 's' : ''}, conv algo ${algo}`, () => {
+            CASES.forEach((c, idx) => {
+              it(`${c.name}: equals the unfused native kernels and the TS kernels`, () => {
+                nb.setIsa(isa);
+                nb.setNumThreads(threads);
+                nb.setConvAlgo(algo);
+                try {
+                  const b = build(c, 900 + idx);
+                  const got = fused(N, b);
+                  // The fused form sums each output in the order the unfused kernels use, or
+                  // close (Winograd: the very same convolution).
+                  expectClose(got, unfused(N, b), 1e-6, 1e-6, 'y against native');
+                  const want = unfused(T, b);
+                  if (algo !== 'direct' && winogradShape(b.g)) {
+                    // A NaN or infinity spreads over its whole Winograd tile; the unfused
+                    // native kernels (the same convolution) are the reference then.
+                    if (c.specials === true) return;
+                    // Winograd's transforms round differently from a direct sum: judged against
+                    // the scale of the whole output, as native/test/conv2d_winograd_test.cc.
+                    expectScaled(got, want, 2e-5, 'y against TS (Winograd)');
+                  } else {
+                    expectClose(got, want, 1e-4, 2e-6 * Math.sqrt(terms(b)), 'y against TS');
+                  }
+                  for (const [i, o] of LAYOUTS) {
+                    const label = `y (input nhwc ${i}, output nhwc ${o})`;
+                    expectClose(fusedLayouts(N, b, i, o), got, 1e-6, 1e-6, label);
+                  }
+                } finally {
+                  nb.setConvAlgo('auto');
+                }
+              });
             });
           });
-        });
+        }
       }
     }
+
+    it('asks for NCHW input exactly where it convolves with Winograd', () => {
+      const layout = (x: number[], w: number[], padding = 0): string =>
+        N.conv2dFusedInputLayout!(conv2dGeometry('conv2d', x, w, { padding }));
+      try {
+        nb.setConvAlgo('auto');
+        expect(layout([8, 32, 13, 13], [64, 32, 3, 3])).toBe('nchw');
+        expect(layout([8, 1, 28, 28], [32, 1, 3, 3])).toBe('nhwc');
+        expect(layout([8, 32, 13, 13], [64, 32, 5, 5])).toBe('nhwc');
+        nb.setConvAlgo('direct');
+        expect(layout([8, 32, 13, 13], [64, 32, 3, 3])).toBe('nhwc');
+        nb.setConvAlgo('winograd');
+        expect(layout([8, 1, 28, 28], [32, 1, 3, 3], 1)).toBe('nchw');
+      } finally {
+        nb.setConvAlgo('auto');
+      }
+    });
 
     it('rejects bad arguments, naming the function and the argument', () => {
       const b = build(CASES[0], 1);

@@ -17,6 +17,7 @@ import { AvgPool2d, MaxPool2d } from '../../lib/nn/pooling.js';
 import { simpleCnn } from '../../lib/models/simple-cnn.js';
 import { Generator } from '../../lib/random.js';
 import { randn, type Tensor } from '../../lib/tensor.js';
+import { loadNativeBackend } from '../../lib/backend/native.js';
 import { BACKENDS, useBackend } from '../functional/backends.js';
 import { expectClose } from '../helpers.js';
 
@@ -30,7 +31,7 @@ function layerByLayer(seq: Sequential, x: Tensor): Float32Array {
 }
 
 // conv2dFused calls, counted through a wrapper around the active kernel set (which is frozen).
-const fusedCalls = vi.hoisted(() => ({ count: 0 }));
+const fusedCalls = vi.hoisted(() => ({ count: 0, inputLayouts: [] as string[] }));
 vi.mock('../../lib/backend/index.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../../lib/backend/index.js')>();
   return {
@@ -41,6 +42,7 @@ vi.mock('../../lib/backend/index.js', async (importOriginal) => {
         ...k,
         conv2dFused: (...args: Parameters<Kernels['conv2dFused']>) => {
           fusedCalls.count++;
+          fusedCalls.inputLayouts.push(args[4].inputLayout ?? 'nchw');
           k.conv2dFused(...args);
         },
       };
@@ -50,6 +52,7 @@ vi.mock('../../lib/backend/index.js', async (importOriginal) => {
 
 function countFused(fn: () => void): number {
   fusedCalls.count = 0;
+  fusedCalls.inputLayouts.length = 0;
   fn();
   return fusedCalls.count;
 }
@@ -98,6 +101,25 @@ describe.each(BACKENDS)('Sequential inference fusion on the %s backend', (backen
       input: [4, 4, 12, 12],
     },
     {
+      name: 'Winograd-sized convs (3x3 stride 1, 16+ channels) between direct ones, odd sizes',
+      build: (g) => [
+        new Conv2d(3, 16, 3, { padding: 1, generator: g }),
+        new ReLU(),
+        new MaxPool2d(2),
+        new Conv2d(16, 24, 3, { padding: 1, generator: g }),
+        new Identity(),
+        new AvgPool2d(2, { padding: 1, countIncludePad: false }),
+        new Conv2d(24, 16, 3, { generator: g }),
+        new Tanh(),
+        new Conv2d(16, 20, 1, { generator: g }),
+        new ReLU(),
+        new Conv2d(20, 32, 3, { padding: 1, generator: g }),
+        new ReLU(),
+        new MaxPool2d(2),
+      ],
+      input: [3, 3, 23, 21],
+    },
+    {
       name: 'batch 1 and a conv without activation or pool at the end',
       build: (g) => [
         new Conv2d(2, 16, 3, { generator: g }),
@@ -138,6 +160,29 @@ describe.each(BACKENDS)('Sequential inference fusion on the %s backend', (backen
     seq.train();
     expect(countFused(() => noGrad(() => seq.call(x)))).toBe(0);
   });
+
+  if (backend === 'native') {
+    it('under every conv algorithm, equals the layers one by one, handing over the layout asked', () => {
+      const nb = loadNativeBackend();
+      const g = gen(95);
+      const seq = new Sequential(...simpleCnn({ dropout: 0 })).eval();
+      const x = randn([5, 1, 28, 28], { generator: g });
+      // conv2 (32 -> 64 3x3) is Winograd's under auto and winograd: it reads NCHW then.
+      const expected = { auto: 'nchw', direct: 'nhwc', winograd: 'nchw' } as const;
+      try {
+        for (const algo of ['auto', 'direct', 'winograd'] as const) {
+          nb.setConvAlgo(algo);
+          const want = layerByLayer(seq, x);
+          let got: Float32Array | null = null;
+          expect(countFused(() => (got = noGrad(() => seq.call(x)).data as Float32Array))).toBe(2);
+          expect(fusedCalls.inputLayouts).toEqual(['nchw', expected[algo]]);
+          expectClose(got!, want, 0, 0, `output (${algo})`);
+        }
+      } finally {
+        nb.setConvAlgo('auto');
+      }
+    });
+  }
 
   it('an output stays put when the model runs again (reused buffers stay inside)', () => {
     const g = gen(94);
