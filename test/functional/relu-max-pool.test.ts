@@ -102,7 +102,7 @@ for (const backend of BACKENDS) {
       const layerNet = build();
       // A hook on the ReLU makes its output observable: the layers then run one by one.
       const seen: number[][] = [];
-      layerNet[1].registerForwardHook((_m, _i, o) => seen.push(o.shape));
+      layerNet[1].registerForwardHook((_m, _i, o) => seen.push([...o.shape]));
       const x = randn([2, 2, 9, 9], { generator: new Generator(9) });
       const a = fusedNet.call(x);
       const b = layerNet.call(x);
