@@ -261,25 +261,6 @@ void store_planes(const float* rows, int64_t count, int64_t channels, int64_t ld
   }
 }
 
-// The window of pooled pixel (oh, ow), clipped to the input, and the divisor of average pooling,
-// exactly as pool2d.cc computes them.
-struct Window {
-  int64_t h0, h1, w0, w1, count;
-};
-
-Window window(const Pool2dShape& s, int64_t oh, int64_t ow) {
-  const int64_t hs = oh * s.stride_h - s.pad_h, ws = ow * s.stride_w - s.pad_w;
-  const int64_t he = std::min(hs + s.kernel_h, s.in_height + s.pad_h);
-  const int64_t we = std::min(ws + s.kernel_w, s.in_width + s.pad_w);
-  Window win;
-  win.h0 = std::max<int64_t>(hs, 0);
-  win.w0 = std::max<int64_t>(ws, 0);
-  win.h1 = std::min(he, s.in_height);
-  win.w1 = std::min(we, s.in_width);
-  win.count = s.count_include_pad ? (he - hs) * (we - ws) : (win.h1 - win.h0) * (win.w1 - win.w0);
-  return win;
-}
-
 // A window element that may win: NaN always does (the last one), otherwise only a strictly
 // greater value, so ties keep the first (pool2d.cc's rule). Selects, so that loops vectorize.
 inline float take_if_better(float v, float best) { return (v > best || v != v) ? v : best; }
@@ -291,7 +272,7 @@ void pool_rows(const Pool2dShape& ps, FusedPool kind, const float* in, int64_t c
                int64_t ldc, float* __restrict out, int64_t out_ldc) {
   for (int64_t oh = 0; oh < ps.out_height; ++oh) {
     for (int64_t ow = 0; ow < ps.out_width; ++ow) {
-      const Window win = window(ps, oh, ow);
+      const PoolWindow win = pool_window(ps, oh, ow);
       float* __restrict t = out + (oh * ps.out_width + ow) * out_ldc;
       if (win.h1 - win.h0 == 2 && win.w1 - win.w0 == 2) {
         // The common 2x2 window, in registers.
@@ -408,7 +389,7 @@ void pool_row_2x2(const Pool2dShape& ps, FusedPool kind, const float* src, int64
   }
 }
 
-void pool_planes(const Pool2dShape& ps, FusedPool kind, const Window* windows, const float* in,
+void pool_planes(const Pool2dShape& ps, FusedPool kind, const PoolWindow* windows, const float* in,
                  int64_t channels, float* __restrict out) {
   const int64_t in_plane = ps.in_height * ps.in_width, out_plane = ps.out_height * ps.out_width;
   // Every window whole and 2x2 (floor division may leave the last row and column out).
@@ -425,7 +406,7 @@ void pool_planes(const Pool2dShape& ps, FusedPool kind, const Window* windows, c
     const float* src = in + o * in_plane;
     float* __restrict dst = out + o * out_plane;
     for (int64_t q = 0; q < out_plane; ++q) {
-      const Window& win = windows[q];
+      const PoolWindow& win = windows[q];
       if (win.h1 - win.h0 == 2 && win.w1 - win.w0 == 2) {
         const float* a = src + win.h0 * ps.in_width + win.w0;
         const float* c = a + ps.in_width;
@@ -566,11 +547,11 @@ void forward_winograd(const Conv2dShape& s, const float* x, const float* w, cons
   if (!conv2d_forward_winograd(s, x, w, bias, z)) {
     throw std::logic_error("conv2d_fused_forward: Winograd declined a shape it selected");
   }
-  Window* windows = nullptr;
+  PoolWindow* windows = nullptr;
   if (pooled) {
-    windows = static_cast<Window*>(arena.allocate(size_t(out_pixels) * sizeof(Window)));
+    windows = static_cast<PoolWindow*>(arena.allocate(size_t(out_pixels) * sizeof(PoolWindow)));
     for (int64_t oh = 0, q = 0; oh < ps.out_height; ++oh) {
-      for (int64_t ow = 0; ow < ps.out_width; ++ow) windows[q++] = window(ps, oh, ow);
+      for (int64_t ow = 0; ow < ps.out_width; ++ow) windows[q++] = pool_window(ps, oh, ow);
     }
   }
   parallel_range(s.batch, 1, [&](int64_t begin, int64_t end) {
