@@ -4,6 +4,7 @@ import { gradBuffer, releaseGradBuffer } from '../autograd/grad-buffers.js';
 import { pool2dGeometry, type Size2 } from '../backend/geometry.js';
 import { uninitializedFloat32, uninitializedInt32 } from '../backend/buffers.js';
 import { kernels } from '../backend/index.js';
+import type { Pool2dGeometry } from '../backend/kernels.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { requireFloat } from './tensor-checks.js';
 
@@ -37,18 +38,33 @@ function requireOptions(fn: string, opts: unknown): void {
   }
 }
 
-/** Max over each kernelSize window; the winners' positions are kept for the backward pass. */
-export function maxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions = {}): Tensor {
-  const fn = 'maxPool2d';
+/** The max pooling of x with the winners' positions, and its geometry (for both max-pool ops). */
+function maxPoolForward(
+  fn: string,
+  x: Tensor,
+  kernelSize: Size2,
+  opts: MaxPool2dOptions,
+): {
+  xd: Float32Array;
+  g: Pool2dGeometry;
+  pooled: Float32Array;
+  argmax: Int32Array;
+  shape: number[];
+} {
   const xd = requireNchw(fn, x);
   requireOptions(fn, opts);
   const g = pool2dGeometry(fn, x.shape, kernelSize, { stride: opts.stride, padding: opts.padding });
   const n = g.batch * g.channels * g.outHeight * g.outWidth;
-  const yd = uninitializedFloat32(n);
+  const pooled = uninitializedFloat32(n);
   const argmax = uninitializedInt32(n);
-  kernels().maxPool2d(g, xd, yd, argmax);
-  const y = new Tensor(yd, [g.batch, g.channels, g.outHeight, g.outWidth]);
-  return recordOp(y, 'maxPool2d', [x], (gy) => {
+  kernels().maxPool2d(g, xd, pooled, argmax);
+  return { xd, g, pooled, argmax, shape: [g.batch, g.channels, g.outHeight, g.outWidth] };
+}
+
+/** Max over each kernelSize window; the winners' positions are kept for the backward pass. */
+export function maxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions = {}): Tensor {
+  const { xd, g, pooled, argmax, shape } = maxPoolForward('maxPool2d', x, kernelSize, opts);
+  return recordOp(new Tensor(pooled, shape), 'maxPool2d', [x], (gy) => {
     const dx = gradBuffer(xd.length);
     kernels().maxPool2dBackward(g, gy, argmax, dx);
     return [dx];
@@ -64,23 +80,16 @@ export function maxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions =
  * a ReLU layer followed by a MaxPool2d layer.
  */
 export function reluMaxPool2d(x: Tensor, kernelSize: Size2, opts: MaxPool2dOptions = {}): Tensor {
-  const fn = 'reluMaxPool2d';
-  const xd = requireNchw(fn, x);
-  requireOptions(fn, opts);
-  const g = pool2dGeometry(fn, x.shape, kernelSize, { stride: opts.stride, padding: opts.padding });
-  const n = g.batch * g.channels * g.outHeight * g.outWidth;
-  const shape = [g.batch, g.channels, g.outHeight, g.outWidth];
+  const { xd, g, pooled, argmax, shape } = maxPoolForward('reluMaxPool2d', x, kernelSize, opts);
+  const n = pooled.length;
   const k = kernels();
-  const pooled = uninitializedFloat32(n);
-  const argmax = uninitializedInt32(n);
-  k.maxPool2d(g, xd, pooled, argmax);
   if (!isGradEnabled() || !x.requiresGrad) {
     k.relu(pooled, pooled);
     return new Tensor(pooled, shape);
   }
   const yd = uninitializedFloat32(n);
   k.relu(pooled, yd);
-  return recordOp(new Tensor(yd, shape), fn, [x], (gy) => {
+  return recordOp(new Tensor(yd, shape), 'reluMaxPool2d', [x], (gy) => {
     const kb = kernels();
     const masked = gradBuffer(n);
     kb.reluBackward(pooled, gy, masked);

@@ -1,6 +1,6 @@
 /** Containers: Sequential (a chain of modules) and ModuleList (a list of modules, no forward). */
 import { reluMaxPool2d } from '../functional/pooling.js';
-import { Tensor } from '../tensor.js';
+import type { Tensor } from '../tensor.js';
 import { ReLU } from './activation.js';
 import { MaxPool2d } from './pooling.js';
 import { uninitializedFloat32 } from '../backend/buffers.js';
@@ -8,6 +8,8 @@ import type { TensorLayout } from '../backend/kernels.js';
 import {
   fusedInputLayout,
   fusesAt,
+  isFloatNchw,
+  isPlainLayer,
   nchwFromNhwc,
   runFusedConv,
   type FusedOutput,
@@ -19,13 +21,9 @@ import { Module } from './module.js';
  * (so nothing can observe the ReLU's output) and x is a 4-D float tensor; otherwise null.
  */
 function reluThenMaxPool(children: readonly Module[], i: number, x: Tensor): MaxPool2d | null {
-  const relu = children[i];
   const pool = children[i + 1];
-  const exactly = (m: Module | undefined, cls: unknown): boolean =>
-    m !== undefined && m.constructor === cls && !m.hasForwardHooks();
-  if (!exactly(relu, ReLU) || !exactly(pool, MaxPool2d)) return null;
-  if (!(x instanceof Tensor) || !(x.data instanceof Float32Array) || x.ndim !== 4) return null;
-  return pool as MaxPool2d;
+  if (!isPlainLayer(children[i], ReLU) || !isPlainLayer(pool, MaxPool2d)) return null;
+  return isFloatNchw(x) ? (pool as MaxPool2d) : null;
 }
 
 function toModuleEntries(owner: string, args: unknown[]): [string, Module][] {

@@ -17,17 +17,29 @@ import { Conv2d } from './conv.js';
 import type { Module } from './module.js';
 import { AvgPool2d, MaxPool2d } from './pooling.js';
 
-/** Exactly this class (a subclass may override forward) with no hooks to call. */
-function plain(m: Module | undefined, cls: abstract new (...args: never[]) => Module): boolean {
+/**
+ * Exactly this class (a subclass may override forward) with no hooks to call: a layer whose
+ * output nothing outside Sequential can observe, so fusing it with its neighbours is invisible.
+ */
+export function isPlainLayer(
+  m: Module | undefined,
+  cls: abstract new (...args: never[]) => Module,
+): boolean {
   return m !== undefined && m.constructor === cls && !m.hasForwardHooks();
 }
 
+/** A 4-D float32 tensor: what the fused layer paths take (anything else runs layer by layer). */
+export function isFloatNchw(x: unknown): x is Tensor & { data: Float32Array } {
+  return x instanceof Tensor && x.data instanceof Float32Array && x.ndim === 4;
+}
+
 function activationOf(m: Module | undefined): { name: FusedActivation; slope: number } | null {
-  if (plain(m, ReLU)) return { name: 'relu', slope: 0 };
-  if (plain(m, LeakyReLU)) return { name: 'leakyRelu', slope: (m as LeakyReLU).negativeSlope };
-  if (plain(m, Sigmoid)) return { name: 'sigmoid', slope: 0 };
-  if (plain(m, Tanh)) return { name: 'tanh', slope: 0 };
-  if (plain(m, Identity)) return { name: 'none', slope: 0 };
+  if (isPlainLayer(m, ReLU)) return { name: 'relu', slope: 0 };
+  if (isPlainLayer(m, LeakyReLU))
+    return { name: 'leakyRelu', slope: (m as LeakyReLU).negativeSlope };
+  if (isPlainLayer(m, Sigmoid)) return { name: 'sigmoid', slope: 0 };
+  if (isPlainLayer(m, Tanh)) return { name: 'tanh', slope: 0 };
+  if (isPlainLayer(m, Identity)) return { name: 'none', slope: 0 };
   return null;
 }
 
@@ -44,10 +56,10 @@ function convPadding(conv: Conv2d): [number, number] | null {
 /** The conv, activation and pool layers a fused run starting at children[i] would take. */
 function fusedRunAt(children: readonly Module[], i: number): { conv: Conv2d; next: number } | null {
   const conv = children[i];
-  if (!plain(conv, Conv2d) || conv.training || !(conv instanceof Conv2d)) return null;
+  if (!isPlainLayer(conv, Conv2d) || conv.training || !(conv instanceof Conv2d)) return null;
   let next = i + 1;
   if (activationOf(children[next]) !== null) next++;
-  if (plain(children[next], MaxPool2d) || plain(children[next], AvgPool2d)) next++;
+  if (isPlainLayer(children[next], MaxPool2d) || isPlainLayer(children[next], AvgPool2d)) next++;
   return next === i + 1 ? null : { conv, next };
 }
 
@@ -113,7 +125,7 @@ export function runFusedConv(
   const poolLayer = children[next - 1];
   const pool = poolLayer instanceof MaxPool2d || poolLayer instanceof AvgPool2d ? poolLayer : null;
 
-  if (!(x instanceof Tensor) || !(x.data instanceof Float32Array) || x.ndim !== 4) return null;
+  if (!isFloatNchw(x)) return null;
   if (x.shape[1] !== conv.inChannels) return null;
   const w = conv.weight;
   const b = conv.bias;
