@@ -8,24 +8,29 @@
 /** Below this many elements the V8 heap allocates and clears faster than a separate buffer. */
 export const UNINITIALIZED_MIN_LENGTH = 4096;
 
+interface TypedArrayClass<T> {
+  new (length: number): T;
+  new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** `length` elements of type `cls` over uninitialized memory of their own (see below). */
+function uninitialized<T>(cls: TypedArrayClass<T>, length: number): T {
+  if (length < UNINITIALIZED_MIN_LENGTH || typeof Buffer === 'undefined') return new cls(length);
+  const b = Buffer.allocUnsafeSlow(length * cls.BYTES_PER_ELEMENT);
+  return new cls(b.buffer, b.byteOffset, length);
+}
+
 /**
  * A Float32Array of `length` elements whose contents are unspecified, backed by an ArrayBuffer
  * of its own (offset 0, exactly its size). Only for arrays that are written in full before any
  * element is read.
  */
 export function uninitializedFloat32(length: number): Float32Array {
-  if (length < UNINITIALIZED_MIN_LENGTH || typeof Buffer === 'undefined') {
-    return new Float32Array(length);
-  }
-  const b = Buffer.allocUnsafeSlow(length * Float32Array.BYTES_PER_ELEMENT);
-  return new Float32Array(b.buffer, b.byteOffset, length);
+  return uninitialized(Float32Array, length);
 }
 
 /** As uninitializedFloat32, for Int32Array outputs (max pooling's argmax). */
 export function uninitializedInt32(length: number): Int32Array {
-  if (length < UNINITIALIZED_MIN_LENGTH || typeof Buffer === 'undefined') {
-    return new Int32Array(length);
-  }
-  const b = Buffer.allocUnsafeSlow(length * Int32Array.BYTES_PER_ELEMENT);
-  return new Int32Array(b.buffer, b.byteOffset, length);
+  return uninitialized(Int32Array, length);
 }
