@@ -9,6 +9,7 @@
 #include "scratch_arena.h"
 #include "thread_pool.h"
 #include "winograd_kernels.h"
+#include "winograd_wide_kernels.h"
 
 namespace convnet {
 namespace {
@@ -648,6 +649,140 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
   }
 }
 
+// Wide layers with few tiles (ResNet-18's last stages): U, 36 * out_c * in_c floats, is far
+// larger than the caches and each of its floats meets only a few dozen tiles in the GEMMs, so
+// writing it out and streaming it back makes both the weight transform and the GEMMs wait on
+// memory. Instead each task transforms the weights of a few mr-row panels over a slice of the
+// input channels into a buffer that stays in its core's L2, and runs the 36 element GEMMs of
+// those rows against the whole block of transformed input tiles V (shared, in L3) at once.
+// Every weight is still transformed once per block of tiles, which is cheap next to its
+// 2 * 36 * tiles multiply-adds.
+constexpr int64_t kWideWeightFloats = int64_t{1} << 17;  // one task's transformed weights
+constexpr int64_t kWideBlockFloats = int64_t{1} << 22;   // a block's V and M, in L3
+
+// Where a wide layer's weights are read: the 3x3 kernel of GEMM row r and depth q starts at
+// w + r * row_stride + q * col_stride, rotated by 180 degrees when flip is set.
+struct WeightSource {
+  const float* w;
+  int64_t row_stride, col_stride;
+  bool flip;
+};
+
+std::atomic<int64_t> g_wide_weight_limit{-1};  // negative: kSharedWeightFloats
+
+// The wide path takes a layer whose transformed weights are too large to be shared from cache
+// by the blocks of tiles: the same bound under which the small-block path keeps U.
+bool use_wide_path(const Geometry& g, int64_t elements) {
+  const int64_t set = g_wide_weight_limit.load(std::memory_order_relaxed);
+  return elements * g.out_c * g.in_c > (set >= 0 ? set : kSharedWeightFloats);
+}
+
+// u[e * slice + (q - q0) * mr + l] = element e of the panel's row l, depth q in [q0, q1): the
+// panel's rows past pg.rows come out zero. The portable loops need mr <= kLanes, as
+// transform_weights' do.
+template <class W>
+void transform_weight_slice(const PackedGemm& pg, const WeightSource& src, int64_t panel,
+                            int64_t q0, int64_t q1, int64_t slice, float* u,
+                            WinogradWeightPanelKernel kernel) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  const int mr = int(pg.mr);
+  const int rows = int(std::min<int64_t>(mr, pg.rows - panel * mr));
+  const float* w_panel = src.w + panel * mr * src.row_stride + q0 * src.col_stride;
+  if (kernel != nullptr) {
+    kernel(w_panel, src.row_stride, src.col_stride, src.flip, mr, rows, q1 - q0, u, slice);
+    return;
+  }
+  float g[9 * kLanes], out[kE * kLanes];
+  std::fill(g, g + 9 * kLanes, 0.0f);
+  for (int64_t q = 0; q < q1 - q0; ++q) {
+    for (int l = 0; l < rows; ++l) {
+      const float* k = w_panel + l * src.row_stride + q * src.col_stride;
+      for (int i = 0; i < 9; ++i) g[i * kLanes + l] = k[src.flip ? 8 - i : i];
+    }
+    transform_2d<3, kA, W::weight>(g, out);
+    for (int e = 0; e < kE; ++e) {
+      for (int l = 0; l < mr; ++l) u[e * slice + q * mr + l] = out[e * kLanes + l];
+    }
+  }
+}
+
+WinogradWeightPanelKernel weight_panel_kernel(const KernelConfig& cfg) {
+#if defined(CONVNET_HAVE_X86_KERNELS)
+  if (cfg.isa == Isa::kAvx2) return f32_winograd_weight_panel_avx2;
+#else
+  (void)cfg;
+#endif
+  return nullptr;
+}
+
+template <class W>
+void winograd_convolve_wide(const KernelConfig& cfg, const PackedGemm& pg, const Geometry& g,
+                            const float* x, const WeightSource& src, const float* bias, float* y,
+                            const WinogradTileSink* sink = nullptr) {
+  const TransformKernels kernels = transform_kernels(cfg);
+  const WinogradWeightPanelKernel weight_kernel = weight_panel_kernel(cfg);
+  constexpr int64_t kE = W::kAlpha * W::kAlpha;
+  const int64_t unit = std::max<int64_t>(kLanes, pg.nr);
+  const int64_t m_rows = pg.a_panels * pg.mr;
+  const int64_t all = (g.tiles + unit - 1) / unit * unit;
+  const int64_t block =
+      std::min(all, std::max(unit, kWideBlockFloats / (kE * (g.in_c + g.out_c)) / unit * unit));
+  // A task's panels and depth slice: as many panels over the whole depth as the buffer holds
+  // (each pass over V then serves them all), or one panel over slices of the depth.
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  const int64_t slice_depth =
+      std::min(pg.depth, std::max(kLine, kWideWeightFloats / (kE * pg.mr) / kLine * kLine));
+  const int64_t task_panels = std::max<int64_t>(1, kWideWeightFloats / (kE * pg.mr * slice_depth));
+  const int64_t tasks = (pg.a_panels + task_panels - 1) / task_panels;
+  // A line more than the slice takes, as for v_stride below: the weight transform writes all 36
+  // elements of a panel at once, and at a multiple of 4 KiB apart they would evict each other
+  // from L1 before their lines are full.
+  const int64_t slice = slice_depth * pg.mr + kLine;
+  ScratchArena::Scope scope;
+  const int64_t b_panels = block / pg.nr;
+  // One line more per element than V's panels take: with a power-of-two stride the input
+  // transform's 36 stores of a tile group would all fall into the same cache set.
+  const int64_t v_stride = b_panels * pg.b_panel + kLine;
+  float* v = ScratchArena::local().allocate_floats(kE * v_stride);
+  float* m = ScratchArena::local().allocate_floats(kE * m_rows * block);
+  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
+    const int64_t b1 = std::min(g.tiles, b0 + block);
+    const int64_t cols = (b1 - b0 + pg.nr - 1) / pg.nr * pg.nr;
+    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      LaneStore st = panel_store(pg.nr, pg.b_panel, b_panels, t0 - b0);
+      st.e_stride = v_stride;
+      transform_input_tiles<W>(g, x, t0, t1, st, v, kernels.input);
+    });
+    ThreadPool::global().parallel_for(tasks, [&](int64_t task, int) {
+      const int64_t p0 = task * task_panels, p1 = std::min(pg.a_panels, p0 + task_panels);
+      ScratchArena::Scope task_scope;
+      float* u = ScratchArena::local().allocate_floats((p1 - p0) * kE * slice);
+      for (int64_t q0 = 0; q0 < pg.depth; q0 += slice_depth) {
+        const int64_t q1 = std::min(pg.depth, q0 + slice_depth), depth = q1 - q0;
+        const float beta = q0 == 0 ? 0.0f : 1.0f;
+        for (int64_t p = p0; p < p1; ++p) {
+          transform_weight_slice<W>(pg, src, p, q0, q1, slice, u + (p - p0) * kE * slice,
+                                    weight_kernel);
+        }
+        for (int64_t e = 0; e < kE; ++e) {
+          const float* ve = v + e * v_stride + q0 * pg.nr;
+          float* me = m + e * m_rows * block;
+          for (int64_t j = 0; j < cols; j += pg.nr) {
+            for (int64_t p = p0; p < p1; ++p) {
+              cfg.gemm_ukernel(depth, u + ((p - p0) * kE + e) * slice, ve + j / pg.nr * pg.b_panel,
+                               me + p * pg.mr * block + j, block, 1.0f, beta);
+            }
+          }
+        }
+      }
+    });
+    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block, kernels.output,
+                                sink);
+    });
+  }
+}
+
 // The cost rule (measured on ResNet-18's and the reference CNN's layers): the transforms cost per
 // tile and channel about as much as the GEMMs over a few dozen channels, so narrow layers (a
 // first layer's 1 or 3 inputs) stay on the direct path. The weight gradient's transforms are
@@ -699,6 +834,9 @@ std::optional<ConvAlgo> parse_conv_algo(std::string_view name) {
 }
 
 ConvAlgo conv_algo() { return g_conv_algo.load(std::memory_order_relaxed); }
+void set_winograd_wide_weight_limit(int64_t floats) {
+  g_wide_weight_limit.store(floats, std::memory_order_relaxed);
+}
 void set_conv_algo(ConvAlgo algo) { g_conv_algo.store(algo, std::memory_order_relaxed); }
 
 bool conv2d_winograd_supported(const Conv2dShape& s) {
@@ -719,6 +857,10 @@ bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* 
                           s.out_height, s.out_width, s.pad_h, s.pad_w);
   const KernelConfig& cfg = active_kernel_config();
   const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
+  if (use_wide_path(g, kE)) {
+    winograd_convolve_wide<Tile>(cfg, pg, g, x, {w, g.in_c * 9, 9, false}, bias, y);
+    return true;
+  }
   ScratchArena::Scope scope;
   float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
   transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u, transform_kernels(cfg).weight);
@@ -735,6 +877,10 @@ bool conv2d_forward_winograd_tiles(const Conv2dShape& s, const float* x, const f
                           s.out_height, s.out_width, s.pad_h, s.pad_w);
   const KernelConfig& cfg = active_kernel_config();
   const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
+  if (use_wide_path(g, kE)) {
+    winograd_convolve_wide<Tile>(cfg, pg, g, x, {w, g.in_c * 9, 9, false}, bias, nullptr, &sink);
+    return true;
+  }
   ScratchArena::Scope scope;
   float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
   transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u, transform_kernels(cfg).weight);
@@ -755,6 +901,10 @@ bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const
                           s.in_height, s.in_width, 2 - s.pad_h, 2 - s.pad_w);
   const KernelConfig& cfg = active_kernel_config();
   const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
+  if (use_wide_path(g, kE)) {
+    winograd_convolve_wide<Tile>(cfg, pg, g, dy, {w, 9, s.in_channels * 9, true}, nullptr, dx);
+    return true;
+  }
   ScratchArena::Scope scope;
   float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
   transform_weights<Tile>(pg, w, 9, s.in_channels * 9, true, u, transform_kernels(cfg).weight);

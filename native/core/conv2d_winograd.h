@@ -23,6 +23,12 @@ std::optional<ConvAlgo> parse_conv_algo(std::string_view name);
 ConvAlgo conv_algo();
 void set_conv_algo(ConvAlgo algo);
 
+// The forward and input-gradient passes take their wide-layer path (the weights transformed
+// panel by panel inside the GEMMs, never stored whole) when the transformed weights,
+// 36 * out * in floats, exceed this many; negative restores the default bound (the shared
+// cache's share). For tests, to force the path on small shapes (0) or keep it off.
+void set_winograd_wide_weight_limit(int64_t floats);
+
 // 3x3, stride 1, dilation 1, one group (any padding).
 bool conv2d_winograd_supported(const Conv2dShape& s);
 

@@ -218,3 +218,30 @@ TEST(conv2d_fused_degenerate_sizes) {
   check({no_inputs, epilogue(no_inputs, FusedActivation::kRelu, 0, FusedPool::kMax, 2, 2, 0, true)},
         900, "no input channels");
 }
+
+// The same through the Winograd path for wide layers, forced on these small shapes: the fused
+// pass takes its output tile by tile from that path too.
+TEST(conv2d_fused_equals_unfused_winograd_wide_path) {
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  const convnet::Isa saved_isa = convnet::active_kernel_config().isa;
+  convnet::set_conv_algo(convnet::ConvAlgo::kWinograd);
+  convnet::set_winograd_wide_weight_limit(0);
+  uint32_t seed = 900;
+  for (convnet::Isa isa : convnet::available_isas()) {
+    convnet::set_active_isa(isa);
+    for (int threads = 1; threads <= 2; ++threads) {
+      pool.set_num_threads(threads);
+      int index = 0;
+      for (const Case& c : cases()) {
+        check(c, seed += 5,
+              "case " + std::to_string(index++) + ", " + std::to_string(threads) +
+                  " thread(s), wide Winograd path");
+      }
+    }
+  }
+  convnet::set_winograd_wide_weight_limit(-1);
+  convnet::set_conv_algo(convnet::ConvAlgo::kAuto);
+  convnet::set_active_isa(saved_isa);
+  pool.set_num_threads(saved_threads);
+}

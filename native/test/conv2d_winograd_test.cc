@@ -161,3 +161,106 @@ TEST(conv2d_winograd_dispatch) {
     EXPECT(!convnet::conv2d_forward_winograd(strided, x.data(), w.data(), nullptr, y.data()));
   }
 }
+
+namespace {
+
+// Sets the wide-layer path's weight bound for one scope (0: every shape takes the path).
+struct WideLimitScope {
+  explicit WideLimitScope(int64_t floats) { convnet::set_winograd_wide_weight_limit(floats); }
+  ~WideLimitScope() { convnet::set_winograd_wide_weight_limit(-1); }
+};
+
+// Odd channel counts (not multiples of mr, nr or the lanes), one image, padding 0 to 2, fewer
+// and more tiles than a GEMM panel holds.
+const Conv2dShape kWideShapes[] = {
+    shape3x3(1, 37, 6, 6, 70, 0),  shape3x3(1, 37, 5, 7, 70, 1), shape3x3(2, 70, 4, 4, 37, 2),
+    shape3x3(3, 19, 9, 11, 13, 1), shape3x3(1, 8, 3, 3, 5, 1),   shape3x3(5, 33, 8, 8, 47, 1),
+};
+
+struct Passes {
+  std::vector<float> y, dx;
+};
+
+Passes forward_and_input_grad(const Conv2dShape& s, uint32_t seed) {
+  const int64_t x_size = s.batch * s.in_channels * s.in_height * s.in_width;
+  const int64_t y_size = s.batch * s.out_channels * s.out_height * s.out_width;
+  const std::vector<float> x = random_vector(x_size, seed);
+  const std::vector<float> w = random_vector(s.out_channels * s.in_channels * 9, seed + 1);
+  const std::vector<float> bias = random_vector(s.out_channels, seed + 2);
+  const std::vector<float> dy = random_vector(y_size, seed + 3);
+  Passes p{std::vector<float>(y_size), std::vector<float>(x_size)};
+  convnet::conv2d_forward(s, x.data(), w.data(), bias.data(), p.y.data());
+  convnet::conv2d_backward_input(s, dy.data(), w.data(), p.dx.data());
+  return p;
+}
+
+}  // namespace
+
+TEST(conv2d_winograd_wide_path_matches_reference_every_isa_and_thread_count) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  WideLimitScope wide(0);
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  const convnet::Isa saved_isa = convnet::active_kernel_config().isa;
+  uint32_t seed = 1700;
+  for (int threads : {1, 2, 3}) {
+    pool.set_num_threads(threads);
+    for (convnet::Isa isa : convnet::available_isas()) {
+      convnet::set_active_isa(isa);
+      for (const Conv2dShape& s : kWideShapes) check_winograd(s, seed += 5);
+      for (const Conv2dShape& s : kShapes) check_winograd(s, seed += 5);
+    }
+  }
+  convnet::set_active_isa(saved_isa);
+  pool.set_num_threads(saved_threads);
+}
+
+// Each output is summed in the same order whatever the number of threads.
+TEST(conv2d_winograd_wide_path_same_bits_for_any_thread_count) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  WideLimitScope wide(0);
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  const convnet::Isa saved_isa = convnet::active_kernel_config().isa;
+  for (convnet::Isa isa : convnet::available_isas()) {
+    convnet::set_active_isa(isa);
+    for (const Conv2dShape& s : {shape3x3(2, 37, 9, 9, 70, 1), shape3x3(3, 64, 8, 8, 100, 1)}) {
+      pool.set_num_threads(1);
+      const Passes one = forward_and_input_grad(s, 1800);
+      for (int threads : {2, 3}) {
+        pool.set_num_threads(threads);
+        const Passes many = forward_and_input_grad(s, 1800);
+        const std::string what = convnet_test::describe(s) + ", " + std::to_string(threads) +
+                                 " threads, " + convnet::isa_name(isa);
+        EXPECT_MSG(many.y == one.y, "forward differs from 1 thread: " + what);
+        EXPECT_MSG(many.dx == one.dx, "backward input differs from 1 thread: " + what);
+      }
+    }
+  }
+  convnet::set_active_isa(saved_isa);
+  pool.set_num_threads(saved_threads);
+}
+
+// Under the default bound the path is taken just above it (36 * 171 * 171 floats of
+// transformed weights) and not just below (36 * 170 * 171): each gives the same bits as the
+// path forced on or off, and both match the reference.
+TEST(conv2d_winograd_wide_path_selection_rule) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  const Conv2dShape above = shape3x3(1, 171, 4, 5, 171, 1), below = shape3x3(1, 170, 4, 5, 171, 1);
+  const Passes got_above = forward_and_input_grad(above, 1900);
+  const Passes got_below = forward_and_input_grad(below, 1910);
+  {
+    WideLimitScope wide(0);
+    const Passes forced = forward_and_input_grad(above, 1900);
+    EXPECT_MSG(forced.y == got_above.y && forced.dx == got_above.dx,
+               "171 -> 171 should take the wide path");
+  }
+  {
+    WideLimitScope off(int64_t{1} << 40);
+    const Passes forced = forward_and_input_grad(below, 1910);
+    EXPECT_MSG(forced.y == got_below.y && forced.dx == got_below.dx,
+               "170 -> 171 should keep the whole transformed weights");
+  }
+  check_winograd(above, 1920);
+  check_winograd(below, 1930);
+}

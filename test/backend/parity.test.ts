@@ -319,6 +319,16 @@ function convParity(N: Kernels, use: () => void): void {
       name: 'winograd weight gradient too: 128 -> 130, 6x5 pad 1, batch 2',
       g: conv2dGeometry('parity', [2, 128, 6, 5], [130, 128, 3, 3], { padding: 1 }),
     },
+    // Transformed weights (36 * out * in floats) past the shared cache's share: the wide-layer
+    // Winograd path, which transforms them panel by panel inside the GEMMs.
+    {
+      name: 'winograd wide layer: 171 -> 190, 7x7, no padding, batch 1',
+      g: conv2dGeometry('parity', [1, 171, 7, 7], [190, 171, 3, 3]),
+    },
+    {
+      name: 'winograd wide layer: 190 -> 180, 4x4 pad 2, batch 3',
+      g: conv2dGeometry('parity', [3, 190, 4, 4], [180, 190, 3, 3], { padding: 2 }),
+    },
     {
       name: '1x1 padded: backward input padding beyond the kernel extent',
       g: conv2dGeometry('parity', [2, 8, 5, 5], [16, 8, 1, 1], { padding: 1 }),
