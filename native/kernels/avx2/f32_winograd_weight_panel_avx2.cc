@@ -9,6 +9,8 @@
 
 #include <immintrin.h>
 
+#include <cstdint>
+
 namespace convnet {
 namespace {
 
@@ -52,6 +54,8 @@ inline void weight_1d(__m256 g0, __m256 g1, __m256 g2, __m256 u[6]) {
   u[5] = g2;
 }
 
+constexpr int64_t kPrefetchDepths = 4;  // measured best of 2 to 8 on ResNet-18's layer4
+
 }  // namespace
 
 void f32_winograd_weight_panel_avx2(const float* w, int64_t row_stride, int64_t col_stride,
@@ -59,6 +63,7 @@ void f32_winograd_weight_panel_avx2(const float* w, int64_t row_stride, int64_t 
                                     int64_t u_stride) {
   static const float kZeros[9] = {};
   const int64_t count = depth * mr;
+  const uintptr_t ahead = uintptr_t(kPrefetchDepths * col_stride) * sizeof(float);
   int row = 0;
   int64_t q = 0;  // the item of the next lane
   for (int64_t f0 = 0; f0 < count; f0 += 8) {
@@ -69,6 +74,13 @@ void f32_winograd_weight_panel_avx2(const float* w, int64_t row_stride, int64_t 
         row = 0;
         ++q;
       }
+    }
+    // When the depth is the slow axis of w (the input gradient's swapped channels) each
+    // item's kernel lies pages away from the last, out of the hardware prefetchers' reach:
+    // fetch the kernels a few depths ahead (prefetches do not fault, even past w's end).
+    for (int l = 0; l < 8; l += 2) {
+      _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(k[l]) + ahead),
+                   _MM_HINT_T0);
     }
     __m256 r[8];
     for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(k[l]);  // taps 0..7
