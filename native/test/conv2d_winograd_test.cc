@@ -215,6 +215,29 @@ TEST(conv2d_winograd_wide_path_matches_reference_every_isa_and_thread_count) {
   pool.set_num_threads(saved_threads);
 }
 
+// More depth than one task's buffer holds (the GEMMs accumulate over slices of it) for each
+// pass, and more tiles than one block of the path takes.
+TEST(conv2d_winograd_wide_path_depth_slices_and_tile_blocks) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  WideLimitScope wide(0);
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  const convnet::Isa saved_isa = convnet::active_kernel_config().isa;
+  uint32_t seed = 2000;
+  for (convnet::Isa isa : convnet::available_isas()) {
+    convnet::set_active_isa(isa);
+    for (int threads : {1, 2}) {
+      pool.set_num_threads(threads);
+      check_winograd(shape3x3(1, 1000, 4, 4, 5, 1), seed += 5);
+      check_winograd(shape3x3(1, 5, 5, 5, 1000, 0), seed += 5);
+    }
+  }
+  convnet::set_active_isa(saved_isa);
+  pool.set_num_threads(2);
+  check_winograd(shape3x3(14, 1000, 16, 16, 5, 1), seed += 5);
+  pool.set_num_threads(saved_threads);
+}
+
 // Each output is summed in the same order whatever the number of threads.
 TEST(conv2d_winograd_wide_path_same_bits_for_any_thread_count) {
   AlgoScope algo(ConvAlgo::kWinograd);
