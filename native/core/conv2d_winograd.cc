@@ -653,8 +653,8 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
 // larger than the caches and each of its floats meets only a few dozen tiles in the GEMMs, so
 // writing it out and streaming it back makes both the weight transform and the GEMMs wait on
 // memory. Instead each task transforms the weights of a few mr-row panels over a slice of the
-// input channels into a buffer that stays in its core's L2, and runs the 36 element GEMMs of
-// those rows against the whole block of transformed input tiles V (shared, in L3) at once.
+// GEMM depth into a buffer that stays in its core's L2, and runs the 36 element GEMMs of those
+// rows against the whole block of transformed input tiles V (shared, in L3) at once.
 // Every weight is still transformed once per block of tiles, which is cheap next to its
 // 2 * 36 * tiles multiply-adds.
 constexpr int64_t kWideWeightFloats = int64_t{1} << 17;  // one task's transformed weights

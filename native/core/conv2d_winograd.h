@@ -4,6 +4,9 @@
 // Tiles are processed in blocks sized to stay in cache: input tiles are transformed into
 // V[element][channel][tile], the weights into U[element][out][in], each element's GEMM gives
 // M[element][out][tile], and the output transform writes the tiles (plus bias) into NCHW.
+// Layers too wide for U to stay in cache (ResNet-18's last stages) never store U whole: the
+// forward and input-gradient passes transform the weights of a few GEMM row panels at a time,
+// inside the GEMMs, into a buffer that stays in cache.
 #ifndef CONVNET_CORE_CONV2D_WINOGRAD_H_
 #define CONVNET_CORE_CONV2D_WINOGRAD_H_
 
