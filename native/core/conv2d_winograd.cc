@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdlib>  // TUNING
 
 #include "kernel_config.h"
 #include "reduce.h"
@@ -762,91 +763,277 @@ bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const
   return true;
 }
 
+namespace {
+
+// The weight gradient's kernels for the active instruction set (null: the portable loops). The
+// output-gradient kernel writes panels six channels wide (AVX2's mr), the input kernel panels
+// of a multiple of kLanes (its nr).
+struct WeightGradKernels {
+  WinogradGradInputKernel input = nullptr;
+  WinogradGradOutputKernel output_grad = nullptr;
+  WinogradGradWeightKernel weight = nullptr;
+};
+
+WeightGradKernels weight_grad_kernels(const KernelConfig& cfg) {
+  WeightGradKernels k;
+#if defined(CONVNET_HAVE_X86_KERNELS)
+  if (cfg.isa == Isa::kAvx2 && cfg.mr == 6 && cfg.nr % kLanes == 0) {
+    k.input = f32_winograd_grad_input_6x6_avx2;
+    k.output_grad = f32_winograd_grad_output_4x4_6panel_avx2;
+    k.weight = f32_winograd_grad_weight_3x3_avx2;
+  }
+#else
+  (void)cfg;
+#endif
+  return k;
+}
+
+// The weight gradient's GEMMs, per element e: dU[e] (out_c x in_c) += Z[e] (out_c x tiles) *
+// V[e]^T (tiles x in_c), the tiles of a block as the depth: Z in mr-row panels and V in
+// nr-column panels, both written by the transforms in the micro-kernel's order.
+struct WeightGradPlan {
+  int64_t mr, nr, kc;
+  int64_t block;              // tiles per block
+  int64_t a_panels, a_panel;  // Z: panels per element, floats per panel
+  int64_t b_panels, b_panel;  // V: the same
+  int64_t du_rows, ldu;       // dU's rows (out_c rounded up to mr) and row stride
+};
+
+// Floats of Z and V together below which every tile goes into one block: then dU lives only
+// in small per-task buffers and goes straight into dw (no 36 x out_c x in_c array that is
+// written and read back). The blocks of larger problems keep their Z and V in the shared cache.
+constexpr int64_t kOneBlockFloats = int64_t{1} << 21;
+
+template <class W>
+WeightGradPlan weight_grad_plan(const KernelConfig& cfg, const Geometry& g) {
+  constexpr int64_t kE = W::kAlpha * W::kAlpha;
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  WeightGradPlan p;
+  p.mr = cfg.mr;
+  p.nr = cfg.nr;
+  p.kc = std::max(kLine, cfg.kc / kLine * kLine);
+  const int64_t all = (g.tiles + kLanes - 1) / kLanes * kLanes;
+  static const int64_t one_block = getenv("WG_ONE") ? atoll(getenv("WG_ONE")) : kOneBlockFloats;  // TUNING
+  p.block = kE * (g.in_c + g.out_c) * all <= one_block
+                ? all
+                : block_tiles<W>(g, g.in_c + g.out_c, kLanes);
+  p.a_panels = (g.out_c + p.mr - 1) / p.mr;
+  p.b_panels = (g.in_c + p.nr - 1) / p.nr;
+  p.a_panel = (p.mr * p.block + kLine - 1) / kLine * kLine;
+  p.b_panel = (p.nr * p.block + kLine - 1) / kLine * kLine;
+  p.du_rows = p.a_panels * p.mr;
+  p.ldu = p.b_panels * p.nr;
+  return p;
+}
+
+// V and Z of tiles [t0, t1) of the block that starts at tile b0, by the kernels one tile at a
+// time (the lanes channels).
+template <class W>
+void transform_weight_grad_tiles(const Geometry& g, const WeightGradPlan& p,
+                                 const WeightGradKernels& k, const float* x, const float* dy,
+                                 int64_t b0, int64_t t0, int64_t t1, float* v, float* z) {
+  constexpr int kA = W::kAlpha, kM = W::kM;
+  const LaneTiles lt = lane_tiles<W>(g, t0, t1);
+  const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
+  WinogradChannelWindow in_w[kLanes], out_w[kLanes];
+  for (int t = 0; t < lt.count; ++t) {
+    const int64_t r0 = lt.row[t] - g.pad_h, c0 = lt.col[t] - g.pad_w;
+    const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
+    WinogradChannelWindow& w = in_w[t];
+    w.corner = reinterpret_cast<uintptr_t>(x) +
+               uintptr_t((lt.image[t] * g.in_c * in_plane + r0 * g.in_w + c0) *
+                         int64_t(sizeof(float)));
+    w.begin = reinterpret_cast<uintptr_t>(x);
+    w.end = reinterpret_cast<uintptr_t>(x + g.batch * g.in_c * in_plane);
+    w.plane = in_plane;
+    w.ld = g.in_w;
+    w.row_begin = win.i0;
+    w.row_end = win.i1;
+    w.col_begin = win.j0;
+    w.col_end = win.j1;
+    // Eight floats from the last row's start stay inside the plane (x has no slack after it).
+    w.whole = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
+              (r0 + kA - 1) * g.in_w + c0 + kLanes <= in_plane;
+
+    const Window out_win = clip_window<kM>(g.out_h, g.out_w, lt.row[t], lt.col[t]);
+    WinogradChannelWindow& o = out_w[t];
+    o.corner = reinterpret_cast<uintptr_t>(dy + lt.image[t] * g.out_c * out_plane +
+                                           lt.row[t] * g.out_w + lt.col[t]);
+    o.begin = reinterpret_cast<uintptr_t>(dy);
+    o.end = reinterpret_cast<uintptr_t>(dy + g.batch * g.out_c * out_plane);
+    o.plane = out_plane;
+    o.ld = g.out_w;
+    o.row_begin = out_win.i0;
+    o.row_end = out_win.i1;
+    o.col_begin = out_win.j0;
+    o.col_end = out_win.j1;
+    o.whole = out_win.i1 == kM && out_win.j1 == kM;
+  }
+  const int64_t tile = t0 - b0;
+  k.input(in_w, lt.count, g.in_c, v + tile * p.nr, p.nr, p.nr, p.b_panel,
+          p.b_panels * p.b_panel);
+  k.output_grad(out_w, lt.count, g.out_c, z + tile * p.mr, p.mr, p.a_panel,
+                p.a_panels * p.a_panel);
+}
+
+// dw rows [o0, o0 + rows) x columns [c0, c0 + cols) = G^T u G, with u[e * e_stride + r * ldu +
+// c] the (summed) dU of out channel o0 + r and in channel c0 + c.
+template <class W>
+void weight_grad_to_dw(const Geometry& g, const WeightGradKernels& k, const float* u,
+                       int64_t e_stride, int64_t ldu, int64_t o0, int64_t rows, int64_t c0,
+                       int64_t cols, float* dw) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  float in[kE * kLanes], out[9 * kLanes];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; c += kLanes) {
+      const int n = int(std::min<int64_t>(kLanes, cols - c));
+      const float* src = u + r * ldu + c;
+      float* dst = dw + ((o0 + r) * g.in_c + c0 + c) * 9;
+      if (k.weight != nullptr && (n == kLanes || c + kLanes <= ldu)) {
+        k.weight(src, e_stride, n, dst);
+        continue;
+      }
+      std::fill(in, in + kE * kLanes, 0.0f);
+      for (int e = 0; e < kE; ++e) {
+        for (int l = 0; l < n; ++l) in[e * kLanes + l] = src[e * e_stride + l];
+      }
+      transform_2d<kA, 3, W::weight_adjoint>(in, out);
+      for (int l = 0; l < n; ++l) {
+        for (int t = 0; t < 9; ++t) dst[l * 9 + t] = out[t * kLanes + l];
+      }
+    }
+  }
+}
+
+}  // namespace
+
 // dw = G^T (sum over tiles of (A dy A^T) x (B^T x B)) G per (out, in) pair: per element, one
-// GEMM out_c x in_c over the tiles, accumulated block by block.
+// GEMM out_c x in_c over the tiles, accumulated block by block. Every block but the last adds
+// into dU element by element; the last goes by blocks of (out, in) panels, each through all 36
+// elements and then straight into dw, so that it reads its dU while it is in cache (and, with
+// one block, dU exists only in those blocks' buffers).
 bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const float* dy,
                                      float* dw, float* dbias) {
   if (!use_winograd(s, kMinChannelsWeightGrad) || s.in_channels == 0 || s.out_channels == 0) {
     return false;
   }
-  constexpr int kA = Tile::kAlpha;
-  constexpr int64_t kE = kA * kA;
+  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
   const Geometry g =
       make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
                           s.out_height, s.out_width, s.pad_h, s.pad_w);
-  // Per element: dU (out_c x in_c) += Z (out_c x tiles) * V^T (tiles x in_c), the tiles of a
-  // block as the depth: Z in mr-row panels, V in nr-column panels, both written by the
-  // transforms in the micro-kernel's order.
   const KernelConfig& cfg = active_kernel_config();
   const TransformKernels kernels = transform_kernels(cfg);
-  const int64_t mr = cfg.mr, nr = cfg.nr;
-  const int64_t block = block_tiles<Tile>(g, g.in_c + g.out_c, kLanes);
-  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
-  const int64_t kc = std::max(kLine, cfg.kc / kLine * kLine);
-  const int64_t a_panels = (g.out_c + mr - 1) / mr, b_panels = (g.in_c + nr - 1) / nr;
-  const int64_t a_panel = (mr * block + kLine - 1) / kLine * kLine;
-  const int64_t b_panel = (nr * block + kLine - 1) / kLine * kLine;
-  const int64_t du_rows = a_panels * mr, ldu = b_panels * nr;
+  const WeightGradKernels grad_kernels = weight_grad_kernels(cfg);
+  const WeightGradPlan p = weight_grad_plan<Tile>(cfg, g);
+  const int64_t mr = p.mr, nr = p.nr;
+  const int64_t blocks = (g.tiles + p.block - 1) / p.block;
   ScratchArena::Scope scope;
-  float* v = ScratchArena::local().allocate_floats(kE * b_panels * b_panel);
-  float* z = ScratchArena::local().allocate_floats(kE * a_panels * a_panel);
-  float* du = ScratchArena::local().allocate_floats(kE * du_rows * ldu);
+  float* v = ScratchArena::local().allocate_floats(kE * p.b_panels * p.b_panel);
+  float* z = ScratchArena::local().allocate_floats(kE * p.a_panels * p.a_panel);
+  float* du = blocks > 1 ? ScratchArena::local().allocate_floats(kE * p.du_rows * p.ldu) : nullptr;
+  const int64_t du_e_stride = p.du_rows * p.ldu;
+  // Tasks of the last block: a_step x b_step panels each, through every element, so that their
+  // slices of Z and V are read from cache (they are reused by the task's other panels) while
+  // there are still a few tasks per thread.
+  ThreadPool& pool = ThreadPool::global();
+  const int64_t want_tasks = 4 * int64_t(pool.num_threads());
+  int64_t a_step = std::min<int64_t>(p.a_panels, 8), b_step = std::min<int64_t>(p.b_panels, 4);
+  auto tasks = [&] {
+    return ((p.a_panels + a_step - 1) / a_step) * ((p.b_panels + b_step - 1) / b_step);
+  };
+  while (tasks() < want_tasks && (a_step > 1 || b_step > 1)) {
+    if (a_step >= b_step) {
+      a_step = (a_step + 1) / 2;
+    } else {
+      b_step = (b_step + 1) / 2;
+    }
+  }
+  const int64_t a_blocks = (p.a_panels + a_step - 1) / a_step;
+  const int64_t local_floats = du == nullptr ? a_step * b_step * kE * mr * nr : 0;
   // Channels past the last of a panel are never written: they only feed rows and columns of
   // dU past out_c and in_c, which are dropped.
-  ThreadPool& pool = ThreadPool::global();
-  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
-    const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
+  for (int64_t b0 = 0; b0 < g.tiles; b0 += p.block) {
+    const int64_t b1 = std::min(g.tiles, b0 + p.block), n = b1 - b0;
     for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+      if (grad_kernels.input != nullptr) {
+        transform_weight_grad_tiles<Tile>(g, p, grad_kernels, x, dy, b0, t0, t1, v, z);
+        return;
+      }
       if (kernels.input != nullptr && nr % kLanes == 0) {
-        transform_input_channels<Tile>(g, x, t0, t1, b0, nr, b_panel, b_panels, v, kernels.input);
+        transform_input_channels<Tile>(g, x, t0, t1, b0, nr, p.b_panel, p.b_panels, v,
+                                       kernels.input);
       } else {
-        transform_input_tiles<Tile>(g, x, t0, t1, depth_panel_store(nr, b_panel, b_panels, t0 - b0),
-                                    v, kernels.input);
+        transform_input_tiles<Tile>(g, x, t0, t1,
+                                    depth_panel_store(nr, p.b_panel, p.b_panels, t0 - b0), v,
+                                    kernels.input);
       }
       transform_output_grad_tiles<Tile>(g, dy, t0, t1,
-                                        depth_panel_store(mr, a_panel, a_panels, t0 - b0), z);
+                                        depth_panel_store(mr, p.a_panel, p.a_panels, t0 - b0), z);
     });
-    pool.parallel_for(kE, [&](int64_t e, int) {
-      const float* ze = z + e * a_panels * a_panel;
-      const float* ve = v + e * b_panels * b_panel;
-      float* due = du + e * du_rows * ldu;
-      for (int64_t i = 0; i < a_panels; ++i) {
-        for (int64_t k0 = 0; k0 < n; k0 += kc) {
-          const int64_t depth = std::min(kc, n - k0);
-          const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
-          for (int64_t j = 0; j < b_panels; ++j) {
-            cfg.gemm_ukernel(depth, ze + i * a_panel + k0 * mr, ve + j * b_panel + k0 * nr,
-                             due + i * mr * ldu + j * nr, ldu, 1.0f, beta);
+    // c (row stride ldc) += or = Z panel i times V panel j of element e, over the block.
+    auto panel_gemm = [&](int64_t e, int64_t i, int64_t j, float* c, int64_t ldc) {
+      const float* ze = z + (e * p.a_panels + i) * p.a_panel;
+      const float* ve = v + (e * p.b_panels + j) * p.b_panel;
+      for (int64_t k0 = 0; k0 < n; k0 += p.kc) {
+        const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
+        cfg.gemm_ukernel(std::min(p.kc, n - k0), ze + k0 * mr, ve + k0 * nr, c, ldc, 1.0f, beta);
+      }
+    };
+    if (b1 < g.tiles) {
+      pool.parallel_for(kE, [&](int64_t e, int) {
+        for (int64_t i = 0; i < p.a_panels; ++i) {
+          for (int64_t j = 0; j < p.b_panels; ++j) {
+            panel_gemm(e, i, j, du + e * du_e_stride + i * mr * p.ldu + j * nr, p.ldu);
+          }
+        }
+      });
+      continue;
+    }
+    pool.parallel_for(tasks(), [&](int64_t task, int) {
+      const int64_t i0 = task % a_blocks * a_step, j0 = task / a_blocks * b_step;
+      const int64_t i1 = std::min(p.a_panels, i0 + a_step), j1 = std::min(p.b_panels, j0 + b_step);
+      ScratchArena::Scope task_scope;
+      float* local = local_floats > 0 ? ScratchArena::local().allocate_floats(local_floats) : nullptr;
+      // local: per panel pair, kE tiles of mr x nr.
+      auto pair_c = [&](int64_t i, int64_t j) {
+        return local + ((i - i0) * b_step + (j - j0)) * kE * mr * nr;
+      };
+      for (int64_t e = 0; e < kE; ++e) {
+        for (int64_t i = i0; i < i1; ++i) {
+          for (int64_t j = j0; j < j1; ++j) {
+            if (local != nullptr) {
+              panel_gemm(e, i, j, pair_c(i, j) + e * mr * nr, nr);
+            } else {
+              panel_gemm(e, i, j, du + e * du_e_stride + i * mr * p.ldu + j * nr, p.ldu);
+            }
+          }
+        }
+      }
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t rows = std::min(mr, g.out_c - i * mr);
+        for (int64_t j = j0; j < j1; ++j) {
+          const int64_t cols = std::min(nr, g.in_c - j * nr);
+          if (local != nullptr) {
+            weight_grad_to_dw<Tile>(g, grad_kernels, pair_c(i, j), mr * nr, nr, i * mr, rows,
+                                    j * nr, cols, dw);
+          } else {
+            weight_grad_to_dw<Tile>(g, grad_kernels, du + i * mr * p.ldu + j * nr, du_e_stride,
+                                    p.ldu, i * mr, rows, j * nr, cols, dw);
           }
         }
       }
     });
   }
-  parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
-    float in[kE * kLanes], out[9 * kLanes];
-    std::fill(in, in + kE * kLanes, 0.0f);
-    for (int64_t o = o_begin; o < o_end; ++o) {
-      for (int64_t c0 = 0; c0 < g.in_c; c0 += kLanes) {
-        const int n = int(std::min<int64_t>(kLanes, g.in_c - c0));
-        for (int e = 0; e < kE; ++e) {
-          const float* src = du + (e * du_rows + o) * ldu + c0;
-          for (int l = 0; l < n; ++l) in[e * kLanes + l] = src[l];
-        }
-        transform_2d<kA, 3, Tile::weight_adjoint>(in, out);
-        for (int l = 0; l < n; ++l) {
-          float* dst = dw + (o * g.in_c + c0 + l) * 9;
-          for (int k = 0; k < 9; ++k) dst[k] = out[k * kLanes + l];
-        }
+  if (dbias != nullptr) {
+    const int64_t plane = g.out_h * g.out_w;
+    parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
+      for (int64_t o = o_begin; o < o_end; ++o) {
+        double sum = 0.0;
+        for (int64_t i = 0; i < g.batch; ++i) sum += sum_floats(dy + (i * g.out_c + o) * plane, plane);
+        dbias[o] = float(sum);
       }
-    }
-    if (dbias == nullptr) return;
-    const int64_t p = g.out_h * g.out_w;
-    for (int64_t o = o_begin; o < o_end; ++o) {
-      double sum = 0.0;
-      for (int64_t i = 0; i < g.batch; ++i) sum += sum_floats(dy + (i * g.out_c + o) * p, p);
-      dbias[o] = float(sum);
-    }
-  });
+    });
+  }
   return true;
 }
 
