@@ -797,7 +797,16 @@ struct WeightGradPlan {
   int64_t a_panels, a_panel;  // Z: panels per element, floats per panel
   int64_t b_panels, b_panel;  // V: the same
   int64_t du_rows, ldu;       // dU's rows (out_c rounded up to mr) and row stride
+  int64_t z_stride, v_stride, du_stride;  // floats from one element to the next
 };
+
+// An element stride of an odd number of cache lines: the transforms store every element of a
+// tile, and strides of a multiple of 4 KiB would put all 36 stores in one L1 set.
+int64_t odd_lines(int64_t floats) {
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  const int64_t lines = (floats + kLine - 1) / kLine;
+  return (lines | 1) * kLine;
+}
 
 // Floats of Z and V together below which every tile goes into one block: then dU lives only
 // in small per-task buffers and goes straight into dw (no 36 x out_c x in_c array that is
@@ -823,57 +832,90 @@ WeightGradPlan weight_grad_plan(const KernelConfig& cfg, const Geometry& g) {
   p.b_panel = (p.nr * p.block + kLine - 1) / kLine * kLine;
   p.du_rows = p.a_panels * p.mr;
   p.ldu = p.b_panels * p.nr;
+  p.z_stride = p.a_panels * p.a_panel;
+  p.v_stride = p.b_panels * p.b_panel;
+  p.du_stride = odd_lines(p.du_rows * p.ldu);
   return p;
 }
 
-// V and Z of tiles [t0, t1) of the block that starts at tile b0, by the kernels one tile at a
-// time (the lanes channels).
+// The windows of tiles [b0, b1) in x and in dy, for the kernels.
 template <class W>
-void transform_weight_grad_tiles(const Geometry& g, const WeightGradPlan& p,
-                                 const WeightGradKernels& k, const float* x, const float* dy,
-                                 int64_t b0, int64_t t0, int64_t t1, float* v, float* z) {
+void weight_grad_windows(const Geometry& g, const float* x, const float* dy, int64_t b0,
+                         int64_t b1, WinogradChannelWindow* in_w, WinogradChannelWindow* out_w) {
   constexpr int kA = W::kAlpha, kM = W::kM;
-  const LaneTiles lt = lane_tiles<W>(g, t0, t1);
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
-  WinogradChannelWindow in_w[kLanes], out_w[kLanes];
-  for (int t = 0; t < lt.count; ++t) {
-    const int64_t r0 = lt.row[t] - g.pad_h, c0 = lt.col[t] - g.pad_w;
-    const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
-    WinogradChannelWindow& w = in_w[t];
-    w.corner = reinterpret_cast<uintptr_t>(x) +
-               uintptr_t((lt.image[t] * g.in_c * in_plane + r0 * g.in_w + c0) *
-                         int64_t(sizeof(float)));
-    w.begin = reinterpret_cast<uintptr_t>(x);
-    w.end = reinterpret_cast<uintptr_t>(x + g.batch * g.in_c * in_plane);
-    w.plane = in_plane;
-    w.ld = g.in_w;
-    w.row_begin = win.i0;
-    w.row_end = win.i1;
-    w.col_begin = win.j0;
-    w.col_end = win.j1;
-    // Eight floats from the last row's start stay inside the plane (x has no slack after it).
-    w.whole = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
-              (r0 + kA - 1) * g.in_w + c0 + kLanes <= in_plane;
+  for (int64_t t0 = b0; t0 < b1; t0 += kLanes) {
+    const LaneTiles lt = lane_tiles<W>(g, t0, b1);
+    for (int t = 0; t < lt.count; ++t) {
+      const int64_t r0 = lt.row[t] - g.pad_h, c0 = lt.col[t] - g.pad_w;
+      const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
+      WinogradChannelWindow& w = in_w[t0 - b0 + t];
+      w.corner = reinterpret_cast<uintptr_t>(x) +
+                 uintptr_t((lt.image[t] * g.in_c * in_plane + r0 * g.in_w + c0) *
+                           int64_t(sizeof(float)));
+      w.begin = reinterpret_cast<uintptr_t>(x);
+      w.end = reinterpret_cast<uintptr_t>(x + g.batch * g.in_c * in_plane);
+      w.plane = in_plane;
+      w.ld = g.in_w;
+      w.row_begin = win.i0;
+      w.row_end = win.i1;
+      w.col_begin = win.j0;
+      w.col_end = win.j1;
+      // Eight floats from the last row's start stay inside the plane.
+      w.whole = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
+                (r0 + kA - 1) * g.in_w + c0 + kLanes <= in_plane;
 
-    const Window out_win = clip_window<kM>(g.out_h, g.out_w, lt.row[t], lt.col[t]);
-    WinogradChannelWindow& o = out_w[t];
-    o.corner = reinterpret_cast<uintptr_t>(dy + lt.image[t] * g.out_c * out_plane +
-                                           lt.row[t] * g.out_w + lt.col[t]);
-    o.begin = reinterpret_cast<uintptr_t>(dy);
-    o.end = reinterpret_cast<uintptr_t>(dy + g.batch * g.out_c * out_plane);
-    o.plane = out_plane;
-    o.ld = g.out_w;
-    o.row_begin = out_win.i0;
-    o.row_end = out_win.i1;
-    o.col_begin = out_win.j0;
-    o.col_end = out_win.j1;
-    o.whole = out_win.i1 == kM && out_win.j1 == kM;
+      const Window out_win = clip_window<kM>(g.out_h, g.out_w, lt.row[t], lt.col[t]);
+      WinogradChannelWindow& o = out_w[t0 - b0 + t];
+      o.corner = reinterpret_cast<uintptr_t>(dy + lt.image[t] * g.out_c * out_plane +
+                                             lt.row[t] * g.out_w + lt.col[t]);
+      o.begin = reinterpret_cast<uintptr_t>(dy);
+      o.end = reinterpret_cast<uintptr_t>(dy + g.batch * g.out_c * out_plane);
+      o.plane = out_plane;
+      o.ld = g.out_w;
+      o.row_begin = out_win.i0;
+      o.row_end = out_win.i1;
+      o.col_begin = out_win.j0;
+      o.col_end = out_win.j1;
+      o.whole = out_win.i1 == kM && out_win.j1 == kM;
+    }
   }
-  const int64_t tile = t0 - b0;
-  k.input(in_w, lt.count, g.in_c, v + tile * p.nr, p.nr, p.nr, p.b_panel,
-          p.b_panels * p.b_panel);
-  k.output_grad(out_w, lt.count, g.out_c, z + tile * p.mr, p.mr, p.a_panel,
-                p.a_panels * p.a_panel);
+}
+
+// V and Z of the block's n tiles by the kernels, in tasks of a run of tiles and whole panels'
+// worth of channels (nr for V, 24 = 4 panels of 6 for Z): each task writes whole cache lines,
+// front to back, that no other task shares.
+// Tiles per task: whole tile rows, at least 64 tiles (fewer only when the block has fewer).
+int64_t weight_grad_run(const Geometry& g, int64_t n) {
+  constexpr int64_t kRunTiles = 64;
+  return std::min(n, (kRunTiles + g.tiles_w - 1) / g.tiles_w * g.tiles_w);
+}
+
+// ... and also, unless sums is null, sums[r * out_c + o] = the sum of dy's channel o over run r
+// of the block.
+void transform_weight_grad_block(const Geometry& g, const WeightGradPlan& p,
+                                 const WeightGradKernels& k, const WinogradChannelWindow* in_w,
+                                 const WinogradChannelWindow* out_w, int64_t n, float* v,
+                                 float* z, float* sums) {
+  const int64_t run = weight_grad_run(g, n);
+  const int64_t runs = (n + run - 1) / run;
+  const int64_t in_width = p.nr, out_width = 4 * p.mr;
+  const int64_t in_groups = (g.in_c + in_width - 1) / in_width;
+  const int64_t out_groups = (g.out_c + out_width - 1) / out_width;
+  ThreadPool::global().parallel_for((in_groups + out_groups) * runs, [&](int64_t task, int) {
+    const int64_t group = task / runs, t0 = task % runs * run, t1 = std::min(n, t0 + run);
+    if (group < in_groups) {
+      const int64_t c0 = group * in_width;
+      k.input(in_w + t0, t1 - t0, c0, std::min(g.in_c, c0 + in_width), v + t0 * p.nr, p.nr,
+              p.nr, p.b_panel, p.v_stride);
+    } else {
+      const int64_t c0 = (group - in_groups) * out_width, c1 = std::min(g.out_c, c0 + out_width);
+      float* run_sums = sums != nullptr ? sums + t0 / run * g.out_c + c0 : nullptr;
+      if (run_sums != nullptr) std::fill(run_sums, run_sums + (c1 - c0), 0.0f);
+      k.output_grad(out_w + t0, t1 - t0, c0, c1, z + t0 * p.mr, p.mr, p.a_panel, p.z_stride,
+                    run_sums);
+    }
+  });
 }
 
 // dw rows [o0, o0 + rows) x columns [c0, c0 + cols) = G^T u G, with u[e * e_stride + r * ldu +
@@ -924,14 +966,36 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   const KernelConfig& cfg = active_kernel_config();
   const TransformKernels kernels = transform_kernels(cfg);
   const WeightGradKernels grad_kernels = weight_grad_kernels(cfg);
-  const WeightGradPlan p = weight_grad_plan<Tile>(cfg, g);
+  WeightGradPlan p = weight_grad_plan<Tile>(cfg, g);
+  if (grad_kernels.input != nullptr) {  // the portable transforms assume packed elements
+    p.z_stride = odd_lines(p.z_stride);
+    p.v_stride = odd_lines(p.v_stride);
+  }
   const int64_t mr = p.mr, nr = p.nr;
   const int64_t blocks = (g.tiles + p.block - 1) / p.block;
   ScratchArena::Scope scope;
-  float* v = ScratchArena::local().allocate_floats(kE * p.b_panels * p.b_panel);
-  float* z = ScratchArena::local().allocate_floats(kE * p.a_panels * p.a_panel);
-  float* du = blocks > 1 ? ScratchArena::local().allocate_floats(kE * p.du_rows * p.ldu) : nullptr;
-  const int64_t du_e_stride = p.du_rows * p.ldu;
+  float* v = ScratchArena::local().allocate_floats(kE * p.v_stride);
+  float* z = ScratchArena::local().allocate_floats(kE * p.z_stride);
+  float* du = blocks > 1 ? ScratchArena::local().allocate_floats(kE * p.du_stride) : nullptr;
+  const int64_t du_e_stride = p.du_stride;
+  WinogradChannelWindow* windows = nullptr;  // the block's, in x then in dy
+  // The bias gradient from the dy transform: the sums of each block's runs of tiles, added up
+  // in a fixed order afterwards (the same for any number of threads).
+  float* run_sums = nullptr;
+  const int64_t block_runs = (p.block + weight_grad_run(g, p.block) - 1) / weight_grad_run(g, p.block);
+  if (grad_kernels.input != nullptr) {
+    windows = static_cast<WinogradChannelWindow*>(
+        ScratchArena::local().allocate(size_t(2 * p.block) * sizeof(WinogradChannelWindow)));
+    if (run_sums != nullptr) {
+    for (int64_t o = 0; o < g.out_c; ++o) {
+      double sum = 0.0;
+      for (int64_t r = 0; r < blocks * block_runs; ++r) sum += run_sums[r * g.out_c + o];
+      dbias[o] = float(sum);
+    }
+  } else if (dbias != nullptr) {
+      run_sums = ScratchArena::local().allocate_floats(blocks * block_runs * g.out_c);
+    }
+  }
   // Tasks of the last block: a_step x b_step panels each, through every element, so that their
   // slices of Z and V are read from cache (they are reused by the task's other panels) while
   // there are still a few tasks per thread.
@@ -954,11 +1018,17 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   // dU past out_c and in_c, which are dropped.
   for (int64_t b0 = 0; b0 < g.tiles; b0 += p.block) {
     const int64_t b1 = std::min(g.tiles, b0 + p.block), n = b1 - b0;
-    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      if (grad_kernels.input != nullptr) {
-        transform_weight_grad_tiles<Tile>(g, p, grad_kernels, x, dy, b0, t0, t1, v, z);
-        return;
+    if (windows != nullptr) {
+      weight_grad_windows<Tile>(g, x, dy, b0, b1, windows, windows + p.block);
+      float* sums = nullptr;
+      if (run_sums != nullptr) {
+        sums = run_sums + b0 / p.block * block_runs * g.out_c;
+        // A short last block has fewer runs: the rest count as zero.
+        std::fill(sums, sums + block_runs * g.out_c, 0.0f);
       }
+      transform_weight_grad_block(g, p, grad_kernels, windows, windows + p.block, n, v, z, sums);
+    }
+    if (windows == nullptr) for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
       if (kernels.input != nullptr && nr % kLanes == 0) {
         transform_input_channels<Tile>(g, x, t0, t1, b0, nr, p.b_panel, p.b_panels, v,
                                        kernels.input);
@@ -972,8 +1042,8 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
     });
     // c (row stride ldc) += or = Z panel i times V panel j of element e, over the block.
     auto panel_gemm = [&](int64_t e, int64_t i, int64_t j, float* c, int64_t ldc) {
-      const float* ze = z + (e * p.a_panels + i) * p.a_panel;
-      const float* ve = v + (e * p.b_panels + j) * p.b_panel;
+      const float* ze = z + e * p.z_stride + i * p.a_panel;
+      const float* ve = v + e * p.v_stride + j * p.b_panel;
       for (int64_t k0 = 0; k0 < n; k0 += p.kc) {
         const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
         cfg.gemm_ukernel(std::min(p.kc, n - k0), ze + k0 * mr, ve + k0 * nr, c, ldc, 1.0f, beta);
@@ -1024,7 +1094,13 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
       }
     });
   }
-  if (dbias != nullptr) {
+  if (run_sums != nullptr) {
+    for (int64_t o = 0; o < g.out_c; ++o) {
+      double sum = 0.0;
+      for (int64_t r = 0; r < blocks * block_runs; ++r) sum += run_sums[r * g.out_c + o];
+      dbias[o] = float(sum);
+    }
+  } else if (dbias != nullptr) {
     const int64_t plane = g.out_h * g.out_w;
     parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
       for (int64_t o = o_begin; o < o_end; ++o) {

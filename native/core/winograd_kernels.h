@@ -59,31 +59,37 @@ struct WinogradChannelWindow {
   bool whole;
 };
 
-// B^T d B of windows[t] (t < tiles <= 8) in channels [0, channels): element e of channel c of
-// tile t at v[t * tile_stride + c / nr * panel + c % nr + e * e_stride], nr a multiple of 8;
-// the channels past the last, up to a multiple of 8, come out zero.
-using WinogradGradInputKernel = void (*)(const WinogradChannelWindow* windows, int tiles,
-                                         int64_t channels, float* v, int64_t tile_stride,
-                                         int64_t nr, int64_t panel, int64_t e_stride);
-// A y A^T of the 4x4 windows[t] (t < tiles <= 8) in channels [0, channels) (the output
-// gradient, whose windows start inside it), into panels six channels wide: element e of
-// channel c of tile t at z[t * tile_stride + c / 6 * panel + c % 6 + e * e_stride]; nothing
-// past the last channel is written.
-using WinogradGradOutputKernel = void (*)(const WinogradChannelWindow* windows, int tiles,
-                                          int64_t channels, float* z, int64_t tile_stride,
-                                          int64_t panel, int64_t e_stride);
+// B^T d B of windows[t] (t < tiles) in channels [c_begin, c_end), c_begin a multiple of 8:
+// element e of channel c of tile t at v[t * tile_stride + c / nr * panel + c % nr +
+// e * e_stride], nr a multiple of 8; the channels past c_end, up to a multiple of 8, come out
+// zero.
+using WinogradGradInputKernel = void (*)(const WinogradChannelWindow* windows, int64_t tiles,
+                                         int64_t c_begin, int64_t c_end, float* v,
+                                         int64_t tile_stride, int64_t nr, int64_t panel,
+                                         int64_t e_stride);
+// A y A^T of the 4x4 windows[t] (t < tiles) in channels [c_begin, c_end), c_begin a multiple
+// of 8 (the output gradient, whose windows start inside it), into panels six channels wide:
+// element e of channel c of tile t at z[t * tile_stride + c / 6 * panel + c % 6 +
+// e * e_stride]; nothing past c_end is written. sums, unless null: sums[c - c_begin] += the sum
+// of channel c over the windows (the bias gradient), tile after tile.
+using WinogradGradOutputKernel = void (*)(const WinogradChannelWindow* windows, int64_t tiles,
+                                          int64_t c_begin, int64_t c_end, float* z,
+                                          int64_t tile_stride, int64_t panel, int64_t e_stride,
+                                          float* sums);
 // dw[l * 9 + k] = (G^T u_l G)[k] for l < lanes (<= 8), k < 9, where u_l[e] = u[e * u_stride + l]
 // (all eight lanes are read).
 using WinogradGradWeightKernel = void (*)(const float* u, int64_t u_stride, int lanes,
                                           float* dw);
 
 #if defined(CONVNET_HAVE_X86_KERNELS)
-void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int tiles,
-                                      int64_t channels, float* v, int64_t tile_stride, int64_t nr,
-                                      int64_t panel, int64_t e_stride);
-void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows, int tiles,
-                                              int64_t channels, float* z, int64_t tile_stride,
-                                              int64_t panel, int64_t e_stride);
+void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int64_t tiles,
+                                      int64_t c_begin, int64_t c_end, float* v,
+                                      int64_t tile_stride, int64_t nr, int64_t panel,
+                                      int64_t e_stride);
+void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows,
+                                              int64_t tiles, int64_t c_begin, int64_t c_end,
+                                              float* z, int64_t tile_stride, int64_t panel,
+                                              int64_t e_stride, float* sums);
 void f32_winograd_grad_weight_3x3_avx2(const float* u, int64_t u_stride, int lanes, float* dw);
 #endif
 

@@ -100,24 +100,27 @@ inline void store_6panel(__m256 v, int64_t c, float* z, int64_t panel) {
   }
 }
 
+// -1 in the lanes j of the window's columns [col_begin, col_end), 0 elsewhere.
+inline __m256i column_mask8(const WinogradChannelWindow& w) {
+  const __m256i j = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  const __m256i begin = _mm256_set1_epi32(w.col_begin), end = _mm256_set1_epi32(w.col_end);
+  // j >= begin and j < end
+  return _mm256_andnot_si256(_mm256_cmpgt_epi32(begin, j), _mm256_cmpgt_epi32(end, j));
+}
+
 }  // namespace
 
-void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int tiles,
-                                      int64_t channels, float* v, int64_t tile_stride, int64_t nr,
-                                      int64_t panel, int64_t e_stride) {
-  alignas(32) int32_t mask_bits[8][8];
-  for (int t = 0; t < tiles; ++t) {
-    for (int j = 0; j < 8; ++j) {
-      mask_bits[t][j] = j >= windows[t].col_begin && j < windows[t].col_end ? -1 : 0;
-    }
-  }
-  // Channels outer, tiles inner: the tiles of a group share most of their rows, which then
-  // stay in L1 (a channel's rows, a plane apart, map to few cache sets).
-  for (int64_t c0 = 0; c0 < channels; c0 += 8) {
-   for (int tile = 0; tile < tiles; ++tile) {
-    const WinogradChannelWindow& w = windows[tile];
-    const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mask_bits[tile]));
-    const int lanes = channels - c0 < 8 ? int(channels - c0) : 8;
+void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int64_t tiles,
+                                      int64_t c_begin, int64_t c_end, float* v,
+                                      int64_t tile_stride, int64_t nr, int64_t panel,
+                                      int64_t e_stride) {
+  // Tiles outer, channels inner: the panels' cache lines are written whole, one after the
+  // other (the caller gives whole panels).
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+   const WinogradChannelWindow& w = windows[tile];
+   const __m256i mask = column_mask8(w);
+   for (int64_t c0 = c_begin; c0 < c_end; c0 += 8) {
+    const int lanes = c_end - c0 < 8 ? int(c_end - c0) : 8;
     // Whether eight floats from the start of every row inside the window, in every channel of
     // the group, lie inside the array.
     const bool readable =
@@ -167,21 +170,16 @@ void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int 
   }
 }
 
-void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows, int tiles,
-                                              int64_t channels, float* z, int64_t tile_stride,
-                                              int64_t panel, int64_t e_stride) {
-  alignas(16) int32_t mask_bits[8][4];
-  for (int t = 0; t < tiles; ++t) {
-    for (int j = 0; j < 4; ++j) {
-      mask_bits[t][j] = j >= windows[t].col_begin && j < windows[t].col_end ? -1 : 0;
-    }
-  }
-  for (int64_t c0 = 0; c0 < channels; c0 += 8) {
-   for (int tile = 0; tile < tiles; ++tile) {
-    const WinogradChannelWindow& w = windows[tile];
-    const __m128i mask = _mm_load_si128(reinterpret_cast<const __m128i*>(mask_bits[tile]));
-    float* const z_tile = z + tile * tile_stride;
-    const int lanes = channels - c0 < 8 ? int(channels - c0) : 8;
+void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows,
+                                              int64_t tiles, int64_t c_begin, int64_t c_end,
+                                              float* z, int64_t tile_stride, int64_t panel,
+                                              int64_t e_stride, float* sums) {
+  for (int64_t tile = 0; tile < tiles; ++tile) {
+   const WinogradChannelWindow& w = windows[tile];
+   const __m128i mask = _mm256_castsi256_si128(column_mask8(w));
+   float* const z_tile = z + tile * tile_stride;
+   for (int64_t c0 = c_begin; c0 < c_end; c0 += 8) {
+    const int lanes = c_end - c0 < 8 ? int(c_end - c0) : 8;
     __m256 d[16];  // d[i * 4 + j]: row i, column j; lanes 0..3 and 4..7 are channels c0 + l
     for (int i = 0; i < 4; ++i) {
       __m128 x[8];
@@ -212,6 +210,17 @@ void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windo
     for (int k = 0; k < 6; ++k) {
       __m256 o[6];
       output_adjoint_1d(t[k * 4], t[k * 4 + 1], t[k * 4 + 2], t[k * 4 + 3], o);
+      if (k == 1 && sums != nullptr) {
+        // Row 1 of A is all ones, so element (1, 1) is the sum of the tile.
+        float* s = sums + (c0 - c_begin);
+        if (lanes == 8) {
+          _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), o[1]));
+        } else {
+          alignas(32) float part[8];
+          _mm256_store_ps(part, o[1]);
+          for (int l = 0; l < lanes; ++l) s[l] += part[l];
+        }
+      }
       for (int m = 0; m < 6; ++m) {
         float* ze = z_tile + (k * 6 + m) * e_stride;
         if (lanes == 8) {
