@@ -811,7 +811,7 @@ int64_t odd_lines(int64_t floats) {
 // Floats of Z and V together below which every tile goes into one block: then dU lives only
 // in small per-task buffers and goes straight into dw (no 36 x out_c x in_c array that is
 // written and read back). The blocks of larger problems keep their Z and V in the shared cache.
-constexpr int64_t kOneBlockFloats = int64_t{1} << 21;
+constexpr int64_t kOneBlockFloats = int64_t{1} << 22;
 
 template <class W>
 WeightGradPlan weight_grad_plan(const KernelConfig& cfg, const Geometry& g) {
@@ -1040,20 +1040,22 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
       transform_output_grad_tiles<Tile>(g, dy, t0, t1,
                                         depth_panel_store(mr, p.a_panel, p.a_panels, t0 - b0), z);
     });
-    // c (row stride ldc) += or = Z panel i times V panel j of element e, over the block.
-    auto panel_gemm = [&](int64_t e, int64_t i, int64_t j, float* c, int64_t ldc) {
-      const float* ze = z + e * p.z_stride + i * p.a_panel;
-      const float* ve = v + e * p.v_stride + j * p.b_panel;
-      for (int64_t k0 = 0; k0 < n; k0 += p.kc) {
-        const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
-        cfg.gemm_ukernel(std::min(p.kc, n - k0), ze + k0 * mr, ve + k0 * nr, c, ldc, 1.0f, beta);
-      }
+    // c (row stride ldc) += or = Z panel i times V panel j of element e, over the block's
+    // tiles [k0, k0 + kc). Each tile of dU takes the chunks in order, whatever the loops
+    // around: the results do not depend on them. The loops keep a V panel's chunk (kc x nr)
+    // in L1 while the Z panels (kc x mr) stream past it.
+    auto panel_gemm = [&](int64_t e, int64_t i, int64_t j, int64_t k0, float* c, int64_t ldc) {
+      const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
+      cfg.gemm_ukernel(std::min(p.kc, n - k0), z + e * p.z_stride + i * p.a_panel + k0 * mr,
+                       v + e * p.v_stride + j * p.b_panel + k0 * nr, c, ldc, 1.0f, beta);
     };
     if (b1 < g.tiles) {
       pool.parallel_for(kE, [&](int64_t e, int) {
-        for (int64_t i = 0; i < p.a_panels; ++i) {
+        for (int64_t k0 = 0; k0 < n; k0 += p.kc) {
           for (int64_t j = 0; j < p.b_panels; ++j) {
-            panel_gemm(e, i, j, du + e * du_e_stride + i * mr * p.ldu + j * nr, p.ldu);
+            for (int64_t i = 0; i < p.a_panels; ++i) {
+              panel_gemm(e, i, j, k0, du + e * du_e_stride + i * mr * p.ldu + j * nr, p.ldu);
+            }
           }
         }
       });
@@ -1069,12 +1071,14 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
         return local + ((i - i0) * b_step + (j - j0)) * kE * mr * nr;
       };
       for (int64_t e = 0; e < kE; ++e) {
-        for (int64_t i = i0; i < i1; ++i) {
+        for (int64_t k0 = 0; k0 < n; k0 += p.kc) {
           for (int64_t j = j0; j < j1; ++j) {
-            if (local != nullptr) {
-              panel_gemm(e, i, j, pair_c(i, j) + e * mr * nr, nr);
-            } else {
-              panel_gemm(e, i, j, du + e * du_e_stride + i * mr * p.ldu + j * nr, p.ldu);
+            for (int64_t i = i0; i < i1; ++i) {
+              if (local != nullptr) {
+                panel_gemm(e, i, j, k0, pair_c(i, j) + e * mr * nr, nr);
+              } else {
+                panel_gemm(e, i, j, k0, du + e * du_e_stride + i * mr * p.ldu + j * nr, p.ldu);
+              }
             }
           }
         }
