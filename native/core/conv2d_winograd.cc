@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
-#include <cstdlib>  // TUNING
 
 #include "kernel_config.h"
 #include "reduce.h"
@@ -793,10 +792,10 @@ WeightGradKernels weight_grad_kernels(const KernelConfig& cfg) {
 // nr-column panels, both written by the transforms in the micro-kernel's order.
 struct WeightGradPlan {
   int64_t mr, nr, kc;
-  int64_t block;              // tiles per block
-  int64_t a_panels, a_panel;  // Z: panels per element, floats per panel
-  int64_t b_panels, b_panel;  // V: the same
-  int64_t du_rows, ldu;       // dU's rows (out_c rounded up to mr) and row stride
+  int64_t block;                          // tiles per block
+  int64_t a_panels, a_panel;              // Z: panels per element, floats per panel
+  int64_t b_panels, b_panel;              // V: the same
+  int64_t du_rows, ldu;                   // dU's rows (out_c rounded up to mr) and row stride
   int64_t z_stride, v_stride, du_stride;  // floats from one element to the next
 };
 
@@ -822,8 +821,7 @@ WeightGradPlan weight_grad_plan(const KernelConfig& cfg, const Geometry& g) {
   p.nr = cfg.nr;
   p.kc = std::max(kLine, cfg.kc / kLine * kLine);
   const int64_t all = (g.tiles + kLanes - 1) / kLanes * kLanes;
-  static const int64_t one_block = getenv("WG_ONE") ? atoll(getenv("WG_ONE")) : kOneBlockFloats;  // TUNING
-  p.block = kE * (g.in_c + g.out_c) * all <= one_block
+  p.block = kE * (g.in_c + g.out_c) * all <= kOneBlockFloats
                 ? all
                 : block_tiles<W>(g, g.in_c + g.out_c, kLanes);
   p.a_panels = (g.out_c + p.mr - 1) / p.mr;
@@ -840,8 +838,8 @@ WeightGradPlan weight_grad_plan(const KernelConfig& cfg, const Geometry& g) {
 
 // The windows of tiles [b0, b1) in x and in dy, for the kernels.
 template <class W>
-void weight_grad_windows(const Geometry& g, const float* x, const float* dy, int64_t b0,
-                         int64_t b1, WinogradChannelWindow* in_w, WinogradChannelWindow* out_w) {
+void weight_grad_windows(const Geometry& g, const float* x, const float* dy, int64_t b0, int64_t b1,
+                         WinogradChannelWindow* in_w, WinogradChannelWindow* out_w) {
   constexpr int kA = W::kAlpha, kM = W::kM;
   const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
   for (int64_t t0 = b0; t0 < b1; t0 += kLanes) {
@@ -850,9 +848,9 @@ void weight_grad_windows(const Geometry& g, const float* x, const float* dy, int
       const int64_t r0 = lt.row[t] - g.pad_h, c0 = lt.col[t] - g.pad_w;
       const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
       WinogradChannelWindow& w = in_w[t0 - b0 + t];
-      w.corner = reinterpret_cast<uintptr_t>(x) +
-                 uintptr_t((lt.image[t] * g.in_c * in_plane + r0 * g.in_w + c0) *
-                           int64_t(sizeof(float)));
+      w.corner =
+          reinterpret_cast<uintptr_t>(x) +
+          uintptr_t((lt.image[t] * g.in_c * in_plane + r0 * g.in_w + c0) * int64_t(sizeof(float)));
       w.begin = reinterpret_cast<uintptr_t>(x);
       w.end = reinterpret_cast<uintptr_t>(x + g.batch * g.in_c * in_plane);
       w.plane = in_plane;
@@ -895,8 +893,8 @@ int64_t weight_grad_run(const Geometry& g, int64_t n) {
 // of the block.
 void transform_weight_grad_block(const Geometry& g, const WeightGradPlan& p,
                                  const WeightGradKernels& k, const WinogradChannelWindow* in_w,
-                                 const WinogradChannelWindow* out_w, int64_t n, float* v,
-                                 float* z, float* sums) {
+                                 const WinogradChannelWindow* out_w, int64_t n, float* v, float* z,
+                                 float* sums) {
   const int64_t run = weight_grad_run(g, n);
   const int64_t runs = (n + run - 1) / run;
   const int64_t in_width = p.nr, out_width = 4 * p.mr;
@@ -906,8 +904,8 @@ void transform_weight_grad_block(const Geometry& g, const WeightGradPlan& p,
     const int64_t group = task / runs, t0 = task % runs * run, t1 = std::min(n, t0 + run);
     if (group < in_groups) {
       const int64_t c0 = group * in_width;
-      k.input(in_w + t0, t1 - t0, c0, std::min(g.in_c, c0 + in_width), v + t0 * p.nr, p.nr,
-              p.nr, p.b_panel, p.v_stride);
+      k.input(in_w + t0, t1 - t0, c0, std::min(g.in_c, c0 + in_width), v + t0 * p.nr, p.nr, p.nr,
+              p.b_panel, p.v_stride);
     } else {
       const int64_t c0 = (group - in_groups) * out_width, c1 = std::min(g.out_c, c0 + out_width);
       float* run_sums = sums != nullptr ? sums + t0 / run * g.out_c + c0 : nullptr;
@@ -915,6 +913,24 @@ void transform_weight_grad_block(const Geometry& g, const WeightGradPlan& p,
       k.output_grad(out_w + t0, t1 - t0, c0, c1, z + t0 * p.mr, p.mr, p.a_panel, p.z_stride,
                     run_sums);
     }
+  });
+}
+
+// V and Z of tiles [b0, b1) by the portable loops (or the forward's input kernel), in lane
+// groups of tiles.
+template <class W>
+void transform_weight_grad_portable(const Geometry& g, const WeightGradPlan& p,
+                                    const TransformKernels& kernels, const float* x,
+                                    const float* dy, int64_t b0, int64_t b1, float* v, float* z) {
+  for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+    if (kernels.input != nullptr && p.nr % kLanes == 0) {
+      transform_input_channels<W>(g, x, t0, t1, b0, p.nr, p.b_panel, p.b_panels, v, kernels.input);
+    } else {
+      transform_input_tiles<W>(
+          g, x, t0, t1, depth_panel_store(p.nr, p.b_panel, p.b_panels, t0 - b0), v, kernels.input);
+    }
+    transform_output_grad_tiles<W>(g, dy, t0, t1,
+                                   depth_panel_store(p.mr, p.a_panel, p.a_panels, t0 - b0), z);
   });
 }
 
@@ -982,17 +998,12 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   // The bias gradient from the dy transform: the sums of each block's runs of tiles, added up
   // in a fixed order afterwards (the same for any number of threads).
   float* run_sums = nullptr;
-  const int64_t block_runs = (p.block + weight_grad_run(g, p.block) - 1) / weight_grad_run(g, p.block);
+  const int64_t block_runs =
+      (p.block + weight_grad_run(g, p.block) - 1) / weight_grad_run(g, p.block);
   if (grad_kernels.input != nullptr) {
     windows = static_cast<WinogradChannelWindow*>(
         ScratchArena::local().allocate(size_t(2 * p.block) * sizeof(WinogradChannelWindow)));
-    if (run_sums != nullptr) {
-    for (int64_t o = 0; o < g.out_c; ++o) {
-      double sum = 0.0;
-      for (int64_t r = 0; r < blocks * block_runs; ++r) sum += run_sums[r * g.out_c + o];
-      dbias[o] = float(sum);
-    }
-  } else if (dbias != nullptr) {
+    if (dbias != nullptr) {
       run_sums = ScratchArena::local().allocate_floats(blocks * block_runs * g.out_c);
     }
   }
@@ -1027,19 +1038,9 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
         std::fill(sums, sums + block_runs * g.out_c, 0.0f);
       }
       transform_weight_grad_block(g, p, grad_kernels, windows, windows + p.block, n, v, z, sums);
+    } else {
+      transform_weight_grad_portable<Tile>(g, p, kernels, x, dy, b0, b1, v, z);
     }
-    if (windows == nullptr) for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      if (kernels.input != nullptr && nr % kLanes == 0) {
-        transform_input_channels<Tile>(g, x, t0, t1, b0, nr, p.b_panel, p.b_panels, v,
-                                       kernels.input);
-      } else {
-        transform_input_tiles<Tile>(g, x, t0, t1,
-                                    depth_panel_store(nr, p.b_panel, p.b_panels, t0 - b0), v,
-                                    kernels.input);
-      }
-      transform_output_grad_tiles<Tile>(g, dy, t0, t1,
-                                        depth_panel_store(mr, p.a_panel, p.a_panels, t0 - b0), z);
-    });
     // c (row stride ldc) += or = Z panel i times V panel j of element e, over the block's
     // tiles [k0, k0 + kc). Each tile of dU takes the chunks in order, whatever the loops
     // around: the results do not depend on them. The loops keep a V panel's chunk (kc x nr)
@@ -1065,7 +1066,8 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
       const int64_t i0 = task % a_blocks * a_step, j0 = task / a_blocks * b_step;
       const int64_t i1 = std::min(p.a_panels, i0 + a_step), j1 = std::min(p.b_panels, j0 + b_step);
       ScratchArena::Scope task_scope;
-      float* local = local_floats > 0 ? ScratchArena::local().allocate_floats(local_floats) : nullptr;
+      float* local =
+          local_floats > 0 ? ScratchArena::local().allocate_floats(local_floats) : nullptr;
       // local: per panel pair, kE tiles of mr x nr.
       auto pair_c = [&](int64_t i, int64_t j) {
         return local + ((i - i0) * b_step + (j - j0)) * kE * mr * nr;
@@ -1109,7 +1111,8 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
     parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
       for (int64_t o = o_begin; o < o_end; ++o) {
         double sum = 0.0;
-        for (int64_t i = 0; i < g.batch; ++i) sum += sum_floats(dy + (i * g.out_c + o) * plane, plane);
+        for (int64_t i = 0; i < g.batch; ++i)
+          sum += sum_floats(dy + (i * g.out_c + o) * plane, plane);
         dbias[o] = float(sum);
       }
     });

@@ -78,18 +78,16 @@ using WinogradGradOutputKernel = void (*)(const WinogradChannelWindow* windows, 
                                           float* sums);
 // dw[l * 9 + k] = (G^T u_l G)[k] for l < lanes (<= 8), k < 9, where u_l[e] = u[e * u_stride + l]
 // (all eight lanes are read).
-using WinogradGradWeightKernel = void (*)(const float* u, int64_t u_stride, int lanes,
-                                          float* dw);
+using WinogradGradWeightKernel = void (*)(const float* u, int64_t u_stride, int lanes, float* dw);
 
 #if defined(CONVNET_HAVE_X86_KERNELS)
 void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int64_t tiles,
-                                      int64_t c_begin, int64_t c_end, float* v,
-                                      int64_t tile_stride, int64_t nr, int64_t panel,
-                                      int64_t e_stride);
-void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows,
-                                              int64_t tiles, int64_t c_begin, int64_t c_end,
-                                              float* z, int64_t tile_stride, int64_t panel,
-                                              int64_t e_stride, float* sums);
+                                      int64_t c_begin, int64_t c_end, float* v, int64_t tile_stride,
+                                      int64_t nr, int64_t panel, int64_t e_stride);
+void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows, int64_t tiles,
+                                              int64_t c_begin, int64_t c_end, float* z,
+                                              int64_t tile_stride, int64_t panel, int64_t e_stride,
+                                              float* sums);
 void f32_winograd_grad_weight_3x3_avx2(const float* u, int64_t u_stride, int lanes, float* dw);
 #endif
 

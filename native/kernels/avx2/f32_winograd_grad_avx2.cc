@@ -111,128 +111,132 @@ inline __m256i column_mask8(const WinogradChannelWindow& w) {
 }  // namespace
 
 void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int64_t tiles,
-                                      int64_t c_begin, int64_t c_end, float* v,
-                                      int64_t tile_stride, int64_t nr, int64_t panel,
-                                      int64_t e_stride) {
+                                      int64_t c_begin, int64_t c_end, float* v, int64_t tile_stride,
+                                      int64_t nr, int64_t panel, int64_t e_stride) {
   // Tiles outer, channels inner: the panels' cache lines are written whole, one after the
   // other (the caller gives whole panels).
   for (int64_t tile = 0; tile < tiles; ++tile) {
-   const WinogradChannelWindow& w = windows[tile];
-   const __m256i mask = column_mask8(w);
-   for (int64_t c0 = c_begin; c0 < c_end; c0 += 8) {
-    const int lanes = c_end - c0 < 8 ? int(c_end - c0) : 8;
-    // Whether eight floats from the start of every row inside the window, in every channel of
-    // the group, lie inside the array.
-    const bool readable =
-        w.row_begin < w.row_end &&
-        reinterpret_cast<uintptr_t>(at(w.corner, c0 * w.plane + w.row_begin * w.ld)) >= w.begin &&
-        reinterpret_cast<uintptr_t>(
-            at(w.corner, (c0 + lanes - 1) * w.plane + (w.row_end - 1) * w.ld + 8)) <= w.end;
-    __m256 d[36];  // d[i * 6 + j]: row i, column j of every channel's window
-    for (int i = 0; i < 6; ++i) {
-      __m256 r[8];
-      if (w.whole && lanes == 8) {
-        for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld));
-      } else if (readable) {
-        // Plain loads, the columns outside masked off afterwards: masked loads are slow.
-        const bool inside = i >= w.row_begin && i < w.row_end;
-        for (int l = 0; l < 8; ++l) {
-          r[l] = inside && l < lanes
-                     ? _mm256_and_ps(_mm256_loadu_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld)),
-                                     _mm256_castsi256_ps(mask))
-                     : _mm256_setzero_ps();
+    const WinogradChannelWindow& w = windows[tile];
+    const __m256i mask = column_mask8(w);
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += 8) {
+      const int lanes = c_end - c0 < 8 ? int(c_end - c0) : 8;
+      // Whether eight floats from the start of every row inside the window, in every channel of
+      // the group, lie inside the array.
+      const bool readable =
+          w.row_begin < w.row_end &&
+          reinterpret_cast<uintptr_t>(at(w.corner, c0 * w.plane + w.row_begin * w.ld)) >= w.begin &&
+          reinterpret_cast<uintptr_t>(
+              at(w.corner, (c0 + lanes - 1) * w.plane + (w.row_end - 1) * w.ld + 8)) <= w.end;
+      __m256 d[36];  // d[i * 6 + j]: row i, column j of every channel's window
+      for (int i = 0; i < 6; ++i) {
+        __m256 r[8];
+        if (w.whole && lanes == 8) {
+          for (int l = 0; l < 8; ++l)
+            r[l] = _mm256_loadu_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld));
+        } else if (readable) {
+          // Plain loads, the columns outside masked off afterwards: masked loads are slow.
+          const bool inside = i >= w.row_begin && i < w.row_end;
+          for (int l = 0; l < 8; ++l) {
+            r[l] = inside && l < lanes
+                       ? _mm256_and_ps(_mm256_loadu_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld)),
+                                       _mm256_castsi256_ps(mask))
+                       : _mm256_setzero_ps();
+          }
+        } else {
+          const bool inside = i >= w.row_begin && i < w.row_end;
+          for (int l = 0; l < 8; ++l) {
+            // Masked-off elements are not accessed, so the window may hang off the plane.
+            r[l] = inside && l < lanes
+                       ? _mm256_maskload_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld), mask)
+                       : _mm256_setzero_ps();
+          }
         }
-      } else {
-        const bool inside = i >= w.row_begin && i < w.row_end;
-        for (int l = 0; l < 8; ++l) {
-          // Masked-off elements are not accessed, so the window may hang off the plane.
-          r[l] = inside && l < lanes ? _mm256_maskload_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld), mask)
-                                     : _mm256_setzero_ps();
-        }
+        transpose8x8(r);
+        for (int j = 0; j < 6; ++j) d[i * 6 + j] = r[j];
       }
-      transpose8x8(r);
-      for (int j = 0; j < 6; ++j) d[i * 6 + j] = r[j];
+      __m256 t[36];  // t[k * 6 + j] = (B^T d)[k][j]
+      for (int j = 0; j < 6; ++j) {
+        const __m256 col[6] = {d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]};
+        __m256 o[6];
+        input_1d(col, o);
+        for (int k = 0; k < 6; ++k) t[k * 6 + j] = o[k];
+      }
+      float* dst = v + tile * tile_stride + c0 / nr * panel + c0 % nr;
+      for (int k = 0; k < 6; ++k) {
+        __m256 o[6];
+        input_1d(t + k * 6, o);
+        for (int j = 0; j < 6; ++j) _mm256_storeu_ps(dst + (k * 6 + j) * e_stride, o[j]);
+      }
     }
-    __m256 t[36];  // t[k * 6 + j] = (B^T d)[k][j]
-    for (int j = 0; j < 6; ++j) {
-      const __m256 col[6] = {d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]};
-      __m256 o[6];
-      input_1d(col, o);
-      for (int k = 0; k < 6; ++k) t[k * 6 + j] = o[k];
-    }
-    float* dst = v + tile * tile_stride + c0 / nr * panel + c0 % nr;
-    for (int k = 0; k < 6; ++k) {
-      __m256 o[6];
-      input_1d(t + k * 6, o);
-      for (int j = 0; j < 6; ++j) _mm256_storeu_ps(dst + (k * 6 + j) * e_stride, o[j]);
-    }
-   }
   }
 }
 
-void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows,
-                                              int64_t tiles, int64_t c_begin, int64_t c_end,
-                                              float* z, int64_t tile_stride, int64_t panel,
-                                              int64_t e_stride, float* sums) {
+void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows, int64_t tiles,
+                                              int64_t c_begin, int64_t c_end, float* z,
+                                              int64_t tile_stride, int64_t panel, int64_t e_stride,
+                                              float* sums) {
   for (int64_t tile = 0; tile < tiles; ++tile) {
-   const WinogradChannelWindow& w = windows[tile];
-   const __m128i mask = _mm256_castsi256_si128(column_mask8(w));
-   float* const z_tile = z + tile * tile_stride;
-   for (int64_t c0 = c_begin; c0 < c_end; c0 += 8) {
-    const int lanes = c_end - c0 < 8 ? int(c_end - c0) : 8;
-    __m256 d[16];  // d[i * 4 + j]: row i, column j; lanes 0..3 and 4..7 are channels c0 + l
-    for (int i = 0; i < 4; ++i) {
-      __m128 x[8];
-      if (w.whole && lanes == 8) {
-        for (int l = 0; l < 8; ++l) x[l] = _mm_loadu_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld));
-      } else {
-        const bool inside = i >= w.row_begin && i < w.row_end;
-        for (int l = 0; l < 8; ++l) {
-          x[l] = inside && l < lanes ? _mm_maskload_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld), mask)
-                                     : _mm_setzero_ps();
-        }
-      }
-      __m256 r[4];
-      for (int l = 0; l < 4; ++l) r[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(x[l]), x[l + 4], 1);
-      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-      d[i * 4 + 0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-      d[i * 4 + 1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-      d[i * 4 + 2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-      d[i * 4 + 3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-    }
-    __m256 t[24];  // t[k * 4 + j] = (A y)[k][j]
-    for (int j = 0; j < 4; ++j) {
-      __m256 o[6];
-      output_adjoint_1d(d[j], d[4 + j], d[8 + j], d[12 + j], o);
-      for (int k = 0; k < 6; ++k) t[k * 4 + j] = o[k];
-    }
-    for (int k = 0; k < 6; ++k) {
-      __m256 o[6];
-      output_adjoint_1d(t[k * 4], t[k * 4 + 1], t[k * 4 + 2], t[k * 4 + 3], o);
-      if (k == 1 && sums != nullptr) {
-        // Row 1 of A is all ones, so element (1, 1) is the sum of the tile.
-        float* s = sums + (c0 - c_begin);
-        if (lanes == 8) {
-          _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), o[1]));
+    const WinogradChannelWindow& w = windows[tile];
+    const __m128i mask = _mm256_castsi256_si128(column_mask8(w));
+    float* const z_tile = z + tile * tile_stride;
+    for (int64_t c0 = c_begin; c0 < c_end; c0 += 8) {
+      const int lanes = c_end - c0 < 8 ? int(c_end - c0) : 8;
+      __m256 d[16];  // d[i * 4 + j]: row i, column j; lanes 0..3 and 4..7 are channels c0 + l
+      for (int i = 0; i < 4; ++i) {
+        __m128 x[8];
+        if (w.whole && lanes == 8) {
+          for (int l = 0; l < 8; ++l)
+            x[l] = _mm_loadu_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld));
         } else {
-          alignas(32) float part[8];
-          _mm256_store_ps(part, o[1]);
-          for (int l = 0; l < lanes; ++l) s[l] += part[l];
+          const bool inside = i >= w.row_begin && i < w.row_end;
+          for (int l = 0; l < 8; ++l) {
+            x[l] = inside && l < lanes
+                       ? _mm_maskload_ps(at(w.corner, (c0 + l) * w.plane + i * w.ld), mask)
+                       : _mm_setzero_ps();
+          }
         }
+        __m256 r[4];
+        for (int l = 0; l < 4; ++l)
+          r[l] = _mm256_insertf128_ps(_mm256_castps128_ps256(x[l]), x[l + 4], 1);
+        const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+        const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+        d[i * 4 + 0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+        d[i * 4 + 1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+        d[i * 4 + 2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+        d[i * 4 + 3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
       }
-      for (int m = 0; m < 6; ++m) {
-        float* ze = z_tile + (k * 6 + m) * e_stride;
-        if (lanes == 8) {
-          store_6panel(o[m], c0, ze, panel);
-        } else {
-          alignas(32) float part[8];
-          _mm256_store_ps(part, o[m]);
-          for (int l = 0; l < lanes; ++l) ze[(c0 + l) / 6 * panel + (c0 + l) % 6] = part[l];
+      __m256 t[24];  // t[k * 4 + j] = (A y)[k][j]
+      for (int j = 0; j < 4; ++j) {
+        __m256 o[6];
+        output_adjoint_1d(d[j], d[4 + j], d[8 + j], d[12 + j], o);
+        for (int k = 0; k < 6; ++k) t[k * 4 + j] = o[k];
+      }
+      for (int k = 0; k < 6; ++k) {
+        __m256 o[6];
+        output_adjoint_1d(t[k * 4], t[k * 4 + 1], t[k * 4 + 2], t[k * 4 + 3], o);
+        if (k == 1 && sums != nullptr) {
+          // Row 1 of A is all ones, so element (1, 1) is the sum of the tile.
+          float* s = sums + (c0 - c_begin);
+          if (lanes == 8) {
+            _mm256_storeu_ps(s, _mm256_add_ps(_mm256_loadu_ps(s), o[1]));
+          } else {
+            alignas(32) float part[8];
+            _mm256_store_ps(part, o[1]);
+            for (int l = 0; l < lanes; ++l) s[l] += part[l];
+          }
+        }
+        for (int m = 0; m < 6; ++m) {
+          float* ze = z_tile + (k * 6 + m) * e_stride;
+          if (lanes == 8) {
+            store_6panel(o[m], c0, ze, panel);
+          } else {
+            alignas(32) float part[8];
+            _mm256_store_ps(part, o[m]);
+            for (int l = 0; l < lanes; ++l) ze[(c0 + l) / 6 * panel + (c0 + l) % 6] = part[l];
+          }
         }
       }
     }
-   }
   }
 }
 
