@@ -880,17 +880,17 @@ void weight_grad_windows(const Geometry& g, const float* x, const float* dy, int
   }
 }
 
-// V and Z of the block's n tiles by the kernels, in tasks of a run of tiles and whole panels'
-// worth of channels (nr for V, 24 = 4 panels of 6 for Z): each task writes whole cache lines,
-// front to back, that no other task shares.
-// Tiles per task: whole tile rows, at least 64 tiles (fewer only when the block has fewer).
+// Tiles per transform task: whole tile rows, at least 64 tiles (fewer only when the block has
+// fewer).
 int64_t weight_grad_run(const Geometry& g, int64_t n) {
   constexpr int64_t kRunTiles = 64;
   return std::min(n, (kRunTiles + g.tiles_w - 1) / g.tiles_w * g.tiles_w);
 }
 
-// ... and also, unless sums is null, sums[r * out_c + o] = the sum of dy's channel o over run r
-// of the block.
+// V and Z of the block's n tiles by the kernels, in tasks of a run of tiles and whole panels'
+// worth of channels (nr for V, 24 = 4 panels of 6 for Z): each task writes whole cache lines,
+// front to back, that no other task shares. Also, unless sums is null, sums[r * out_c + o] =
+// the sum of dy's channel o over run r of the block (for the bias gradient).
 void transform_weight_grad_block(const Geometry& g, const WeightGradPlan& p,
                                  const WeightGradKernels& k, const WinogradChannelWindow* in_w,
                                  const WinogradChannelWindow* out_w, int64_t n, float* v, float* z,
