@@ -912,91 +912,361 @@ bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const
   return true;
 }
 
+namespace {
+
+// The weight gradient's kernels for the active instruction set (null: the portable loops). The
+// output-gradient kernel writes panels six channels wide (AVX2's mr), the input kernel panels
+// of a multiple of kLanes (its nr).
+struct WeightGradKernels {
+  WinogradGradInputKernel input = nullptr;
+  WinogradGradOutputKernel output_grad = nullptr;
+  WinogradGradWeightKernel weight = nullptr;
+};
+
+WeightGradKernels weight_grad_kernels(const KernelConfig& cfg) {
+  WeightGradKernels k;
+#if defined(CONVNET_HAVE_X86_KERNELS)
+  if (cfg.isa == Isa::kAvx2 && cfg.mr == 6 && cfg.nr % kLanes == 0) {
+    k.input = f32_winograd_grad_input_6x6_avx2;
+    k.output_grad = f32_winograd_grad_output_4x4_6panel_avx2;
+    k.weight = f32_winograd_grad_weight_3x3_avx2;
+  }
+#else
+  (void)cfg;
+#endif
+  return k;
+}
+
+// The weight gradient's GEMMs, per element e: dU[e] (out_c x in_c) += Z[e] (out_c x tiles) *
+// V[e]^T (tiles x in_c), the tiles of a block as the depth: Z in mr-row panels and V in
+// nr-column panels, both written by the transforms in the micro-kernel's order.
+struct WeightGradPlan {
+  int64_t mr, nr, kc;
+  int64_t block;                          // tiles per block
+  int64_t a_panels, a_panel;              // Z: panels per element, floats per panel
+  int64_t b_panels, b_panel;              // V: the same
+  int64_t du_rows, ldu;                   // dU's rows (out_c rounded up to mr) and row stride
+  int64_t z_stride, v_stride, du_stride;  // floats from one element to the next
+};
+
+// An element stride of an odd number of cache lines: the transforms store every element of a
+// tile, and strides of a multiple of 4 KiB would put all 36 stores in one L1 set.
+int64_t odd_lines(int64_t floats) {
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  const int64_t lines = (floats + kLine - 1) / kLine;
+  return (lines | 1) * kLine;
+}
+
+// Floats of Z and V together below which every tile goes into one block: then dU lives only
+// in small per-task buffers and goes straight into dw (no 36 x out_c x in_c array that is
+// written and read back). The blocks of larger problems keep their Z and V in the shared cache.
+constexpr int64_t kOneBlockFloats = int64_t{1} << 22;
+
+template <class W>
+WeightGradPlan weight_grad_plan(const KernelConfig& cfg, const Geometry& g) {
+  constexpr int64_t kE = W::kAlpha * W::kAlpha;
+  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
+  WeightGradPlan p;
+  p.mr = cfg.mr;
+  p.nr = cfg.nr;
+  p.kc = std::max(kLine, cfg.kc / kLine * kLine);
+  const int64_t all = (g.tiles + kLanes - 1) / kLanes * kLanes;
+  p.block = kE * (g.in_c + g.out_c) * all <= kOneBlockFloats
+                ? all
+                : block_tiles<W>(g, g.in_c + g.out_c, kLanes);
+  p.a_panels = (g.out_c + p.mr - 1) / p.mr;
+  p.b_panels = (g.in_c + p.nr - 1) / p.nr;
+  p.a_panel = (p.mr * p.block + kLine - 1) / kLine * kLine;
+  p.b_panel = (p.nr * p.block + kLine - 1) / kLine * kLine;
+  p.du_rows = p.a_panels * p.mr;
+  p.ldu = p.b_panels * p.nr;
+  p.z_stride = p.a_panels * p.a_panel;
+  p.v_stride = p.b_panels * p.b_panel;
+  p.du_stride = odd_lines(p.du_rows * p.ldu);
+  return p;
+}
+
+// The windows of tiles [b0, b1) in x and in dy, for the kernels.
+template <class W>
+void weight_grad_windows(const Geometry& g, const float* x, const float* dy, int64_t b0, int64_t b1,
+                         WinogradChannelWindow* in_w, WinogradChannelWindow* out_w) {
+  constexpr int kA = W::kAlpha, kM = W::kM;
+  const int64_t in_plane = g.in_h * g.in_w, out_plane = g.out_h * g.out_w;
+  for (int64_t t0 = b0; t0 < b1; t0 += kLanes) {
+    const LaneTiles lt = lane_tiles<W>(g, t0, b1);
+    for (int t = 0; t < lt.count; ++t) {
+      const int64_t r0 = lt.row[t] - g.pad_h, c0 = lt.col[t] - g.pad_w;
+      const Window win = clip_window<kA>(g.in_h, g.in_w, r0, c0);
+      WinogradChannelWindow& w = in_w[t0 - b0 + t];
+      w.corner =
+          reinterpret_cast<uintptr_t>(x) +
+          uintptr_t((lt.image[t] * g.in_c * in_plane + r0 * g.in_w + c0) * int64_t(sizeof(float)));
+      w.begin = reinterpret_cast<uintptr_t>(x);
+      w.end = reinterpret_cast<uintptr_t>(x + g.batch * g.in_c * in_plane);
+      w.plane = in_plane;
+      w.ld = g.in_w;
+      w.row_begin = win.i0;
+      w.row_end = win.i1;
+      w.col_begin = win.j0;
+      w.col_end = win.j1;
+      // Eight floats from the last row's start stay inside the plane.
+      w.whole = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
+                (r0 + kA - 1) * g.in_w + c0 + kLanes <= in_plane;
+
+      const Window out_win = clip_window<kM>(g.out_h, g.out_w, lt.row[t], lt.col[t]);
+      WinogradChannelWindow& o = out_w[t0 - b0 + t];
+      o.corner = reinterpret_cast<uintptr_t>(dy + lt.image[t] * g.out_c * out_plane +
+                                             lt.row[t] * g.out_w + lt.col[t]);
+      o.begin = reinterpret_cast<uintptr_t>(dy);
+      o.end = reinterpret_cast<uintptr_t>(dy + g.batch * g.out_c * out_plane);
+      o.plane = out_plane;
+      o.ld = g.out_w;
+      o.row_begin = out_win.i0;
+      o.row_end = out_win.i1;
+      o.col_begin = out_win.j0;
+      o.col_end = out_win.j1;
+      o.whole = out_win.i1 == kM && out_win.j1 == kM;
+    }
+  }
+}
+
+// Tiles per transform task: whole tile rows, at least 64 tiles (fewer only when the block has
+// fewer).
+int64_t weight_grad_run(const Geometry& g, int64_t n) {
+  constexpr int64_t kRunTiles = 64;
+  return std::min(n, (kRunTiles + g.tiles_w - 1) / g.tiles_w * g.tiles_w);
+}
+
+// V and Z of the block's n tiles by the kernels, in tasks of a run of tiles and whole panels'
+// worth of channels (nr for V, 24 = 4 panels of 6 for Z): each task writes whole cache lines,
+// front to back, that no other task shares. Also, unless sums is null, sums[r * out_c + o] =
+// the sum of dy's channel o over run r of the block (for the bias gradient).
+void transform_weight_grad_block(const Geometry& g, const WeightGradPlan& p,
+                                 const WeightGradKernels& k, const WinogradChannelWindow* in_w,
+                                 const WinogradChannelWindow* out_w, int64_t n, float* v, float* z,
+                                 float* sums) {
+  const int64_t run = weight_grad_run(g, n);
+  const int64_t runs = (n + run - 1) / run;
+  const int64_t in_width = p.nr, out_width = 4 * p.mr;
+  const int64_t in_groups = (g.in_c + in_width - 1) / in_width;
+  const int64_t out_groups = (g.out_c + out_width - 1) / out_width;
+  ThreadPool::global().parallel_for((in_groups + out_groups) * runs, [&](int64_t task, int) {
+    const int64_t group = task / runs, t0 = task % runs * run, t1 = std::min(n, t0 + run);
+    if (group < in_groups) {
+      const int64_t c0 = group * in_width;
+      k.input(in_w + t0, t1 - t0, c0, std::min(g.in_c, c0 + in_width), v + t0 * p.nr, p.nr, p.nr,
+              p.b_panel, p.v_stride);
+    } else {
+      const int64_t c0 = (group - in_groups) * out_width, c1 = std::min(g.out_c, c0 + out_width);
+      float* run_sums = sums != nullptr ? sums + t0 / run * g.out_c + c0 : nullptr;
+      if (run_sums != nullptr) std::fill(run_sums, run_sums + (c1 - c0), 0.0f);
+      k.output_grad(out_w + t0, t1 - t0, c0, c1, z + t0 * p.mr, p.mr, p.a_panel, p.z_stride,
+                    run_sums);
+    }
+  });
+}
+
+// V and Z of tiles [b0, b1) by the portable loops (or the forward's input kernel), in lane
+// groups of tiles.
+template <class W>
+void transform_weight_grad_portable(const Geometry& g, const WeightGradPlan& p,
+                                    const TransformKernels& kernels, const float* x,
+                                    const float* dy, int64_t b0, int64_t b1, float* v, float* z) {
+  for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+    if (kernels.input != nullptr && p.nr % kLanes == 0) {
+      transform_input_channels<W>(g, x, t0, t1, b0, p.nr, p.b_panel, p.b_panels, v, kernels.input);
+    } else {
+      transform_input_tiles<W>(
+          g, x, t0, t1, depth_panel_store(p.nr, p.b_panel, p.b_panels, t0 - b0), v, kernels.input);
+    }
+    transform_output_grad_tiles<W>(g, dy, t0, t1,
+                                   depth_panel_store(p.mr, p.a_panel, p.a_panels, t0 - b0), z);
+  });
+}
+
+// dw rows [o0, o0 + rows) x columns [c0, c0 + cols) = G^T u G, with u[e * e_stride + r * ldu +
+// c] the (summed) dU of out channel o0 + r and in channel c0 + c.
+template <class W>
+void weight_grad_to_dw(const Geometry& g, const WeightGradKernels& k, const float* u,
+                       int64_t e_stride, int64_t ldu, int64_t o0, int64_t rows, int64_t c0,
+                       int64_t cols, float* dw) {
+  constexpr int kA = W::kAlpha, kE = kA * kA;
+  float in[kE * kLanes], out[9 * kLanes];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; c += kLanes) {
+      const int n = int(std::min<int64_t>(kLanes, cols - c));
+      const float* src = u + r * ldu + c;
+      float* dst = dw + ((o0 + r) * g.in_c + c0 + c) * 9;
+      if (k.weight != nullptr && (n == kLanes || c + kLanes <= ldu)) {
+        k.weight(src, e_stride, n, dst);
+        continue;
+      }
+      std::fill(in, in + kE * kLanes, 0.0f);
+      for (int e = 0; e < kE; ++e) {
+        for (int l = 0; l < n; ++l) in[e * kLanes + l] = src[e * e_stride + l];
+      }
+      transform_2d<kA, 3, W::weight_adjoint>(in, out);
+      for (int l = 0; l < n; ++l) {
+        for (int t = 0; t < 9; ++t) dst[l * 9 + t] = out[t * kLanes + l];
+      }
+    }
+  }
+}
+
+}  // namespace
+
 // dw = G^T (sum over tiles of (A dy A^T) x (B^T x B)) G per (out, in) pair: per element, one
-// GEMM out_c x in_c over the tiles, accumulated block by block.
+// GEMM out_c x in_c over the tiles, accumulated block by block. Every block but the last adds
+// into dU element by element; the last goes by blocks of (out, in) panels, each through all 36
+// elements and then straight into dw, so that it reads its dU while it is in cache (and, with
+// one block, dU exists only in those blocks' buffers).
 bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const float* dy,
                                      float* dw, float* dbias) {
   if (!use_winograd(s, kMinChannelsWeightGrad) || s.in_channels == 0 || s.out_channels == 0) {
     return false;
   }
-  constexpr int kA = Tile::kAlpha;
-  constexpr int64_t kE = kA * kA;
+  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
   const Geometry g =
       make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
                           s.out_height, s.out_width, s.pad_h, s.pad_w);
-  // Per element: dU (out_c x in_c) += Z (out_c x tiles) * V^T (tiles x in_c), the tiles of a
-  // block as the depth: Z in mr-row panels, V in nr-column panels, both written by the
-  // transforms in the micro-kernel's order.
   const KernelConfig& cfg = active_kernel_config();
   const TransformKernels kernels = transform_kernels(cfg);
-  const int64_t mr = cfg.mr, nr = cfg.nr;
-  const int64_t block = block_tiles<Tile>(g, g.in_c + g.out_c, kLanes);
-  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
-  const int64_t kc = std::max(kLine, cfg.kc / kLine * kLine);
-  const int64_t a_panels = (g.out_c + mr - 1) / mr, b_panels = (g.in_c + nr - 1) / nr;
-  const int64_t a_panel = (mr * block + kLine - 1) / kLine * kLine;
-  const int64_t b_panel = (nr * block + kLine - 1) / kLine * kLine;
-  const int64_t du_rows = a_panels * mr, ldu = b_panels * nr;
+  const WeightGradKernels grad_kernels = weight_grad_kernels(cfg);
+  WeightGradPlan p = weight_grad_plan<Tile>(cfg, g);
+  if (grad_kernels.input != nullptr) {  // the portable transforms assume packed elements
+    p.z_stride = odd_lines(p.z_stride);
+    p.v_stride = odd_lines(p.v_stride);
+  }
+  const int64_t mr = p.mr, nr = p.nr;
+  const int64_t blocks = (g.tiles + p.block - 1) / p.block;
   ScratchArena::Scope scope;
-  float* v = ScratchArena::local().allocate_floats(kE * b_panels * b_panel);
-  float* z = ScratchArena::local().allocate_floats(kE * a_panels * a_panel);
-  float* du = ScratchArena::local().allocate_floats(kE * du_rows * ldu);
+  float* v = ScratchArena::local().allocate_floats(kE * p.v_stride);
+  float* z = ScratchArena::local().allocate_floats(kE * p.z_stride);
+  float* du = blocks > 1 ? ScratchArena::local().allocate_floats(kE * p.du_stride) : nullptr;
+  const int64_t du_e_stride = p.du_stride;
+  WinogradChannelWindow* windows = nullptr;  // the block's, in x then in dy
+  // The bias gradient from the dy transform: the sums of each block's runs of tiles, added up
+  // in a fixed order afterwards (the same for any number of threads).
+  float* run_sums = nullptr;
+  const int64_t block_runs =
+      (p.block + weight_grad_run(g, p.block) - 1) / weight_grad_run(g, p.block);
+  if (grad_kernels.input != nullptr) {
+    windows = static_cast<WinogradChannelWindow*>(
+        ScratchArena::local().allocate(size_t(2 * p.block) * sizeof(WinogradChannelWindow)));
+    if (dbias != nullptr) {
+      run_sums = ScratchArena::local().allocate_floats(blocks * block_runs * g.out_c);
+    }
+  }
+  // Tasks of the last block: a_step x b_step panels each, through every element, so that their
+  // slices of Z and V are read from cache (they are reused by the task's other panels) while
+  // there are still a few tasks per thread.
+  ThreadPool& pool = ThreadPool::global();
+  const int64_t want_tasks = 4 * int64_t(pool.num_threads());
+  int64_t a_step = std::min<int64_t>(p.a_panels, 8), b_step = std::min<int64_t>(p.b_panels, 4);
+  auto tasks = [&] {
+    return ((p.a_panels + a_step - 1) / a_step) * ((p.b_panels + b_step - 1) / b_step);
+  };
+  while (tasks() < want_tasks && (a_step > 1 || b_step > 1)) {
+    if (a_step >= b_step) {
+      a_step = (a_step + 1) / 2;
+    } else {
+      b_step = (b_step + 1) / 2;
+    }
+  }
+  const int64_t a_blocks = (p.a_panels + a_step - 1) / a_step;
+  const int64_t local_floats = du == nullptr ? a_step * b_step * kE * mr * nr : 0;
   // Channels past the last of a panel are never written: they only feed rows and columns of
   // dU past out_c and in_c, which are dropped.
-  ThreadPool& pool = ThreadPool::global();
-  for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
-    const int64_t b1 = std::min(g.tiles, b0 + block), n = b1 - b0;
-    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      if (kernels.input != nullptr && nr % kLanes == 0) {
-        transform_input_channels<Tile>(g, x, t0, t1, b0, nr, b_panel, b_panels, v, kernels.input);
-      } else {
-        transform_input_tiles<Tile>(g, x, t0, t1, depth_panel_store(nr, b_panel, b_panels, t0 - b0),
-                                    v, kernels.input);
+  for (int64_t b0 = 0; b0 < g.tiles; b0 += p.block) {
+    const int64_t b1 = std::min(g.tiles, b0 + p.block), n = b1 - b0;
+    if (windows != nullptr) {
+      weight_grad_windows<Tile>(g, x, dy, b0, b1, windows, windows + p.block);
+      float* sums = nullptr;
+      if (run_sums != nullptr) {
+        sums = run_sums + b0 / p.block * block_runs * g.out_c;
+        // A short last block has fewer runs: the rest count as zero.
+        std::fill(sums, sums + block_runs * g.out_c, 0.0f);
       }
-      transform_output_grad_tiles<Tile>(g, dy, t0, t1,
-                                        depth_panel_store(mr, a_panel, a_panels, t0 - b0), z);
-    });
-    pool.parallel_for(kE, [&](int64_t e, int) {
-      const float* ze = z + e * a_panels * a_panel;
-      const float* ve = v + e * b_panels * b_panel;
-      float* due = du + e * du_rows * ldu;
-      for (int64_t i = 0; i < a_panels; ++i) {
-        for (int64_t k0 = 0; k0 < n; k0 += kc) {
-          const int64_t depth = std::min(kc, n - k0);
-          const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
-          for (int64_t j = 0; j < b_panels; ++j) {
-            cfg.gemm_ukernel(depth, ze + i * a_panel + k0 * mr, ve + j * b_panel + k0 * nr,
-                             due + i * mr * ldu + j * nr, ldu, 1.0f, beta);
+      transform_weight_grad_block(g, p, grad_kernels, windows, windows + p.block, n, v, z, sums);
+    } else {
+      transform_weight_grad_portable<Tile>(g, p, kernels, x, dy, b0, b1, v, z);
+    }
+    // c (row stride ldc) += or = Z panel i times V panel j of element e, over the block's
+    // tiles [k0, k0 + kc). Each tile of dU takes the chunks in order, whatever the loops
+    // around: the results do not depend on them. The loops keep a V panel's chunk (kc x nr)
+    // in L1 while the Z panels (kc x mr) stream past it.
+    auto panel_gemm = [&](int64_t e, int64_t i, int64_t j, int64_t k0, float* c, int64_t ldc) {
+      const float beta = b0 == 0 && k0 == 0 ? 0.0f : 1.0f;
+      cfg.gemm_ukernel(std::min(p.kc, n - k0), z + e * p.z_stride + i * p.a_panel + k0 * mr,
+                       v + e * p.v_stride + j * p.b_panel + k0 * nr, c, ldc, 1.0f, beta);
+    };
+    if (b1 < g.tiles) {
+      pool.parallel_for(kE, [&](int64_t e, int) {
+        for (int64_t k0 = 0; k0 < n; k0 += p.kc) {
+          for (int64_t j = 0; j < p.b_panels; ++j) {
+            for (int64_t i = 0; i < p.a_panels; ++i) {
+              panel_gemm(e, i, j, k0, du + e * du_e_stride + i * mr * p.ldu + j * nr, p.ldu);
+            }
+          }
+        }
+      });
+      continue;
+    }
+    pool.parallel_for(tasks(), [&](int64_t task, int) {
+      const int64_t i0 = task % a_blocks * a_step, j0 = task / a_blocks * b_step;
+      const int64_t i1 = std::min(p.a_panels, i0 + a_step), j1 = std::min(p.b_panels, j0 + b_step);
+      ScratchArena::Scope task_scope;
+      float* local =
+          local_floats > 0 ? ScratchArena::local().allocate_floats(local_floats) : nullptr;
+      // local: per panel pair, kE tiles of mr x nr.
+      auto pair_c = [&](int64_t i, int64_t j) {
+        return local + ((i - i0) * b_step + (j - j0)) * kE * mr * nr;
+      };
+      for (int64_t e = 0; e < kE; ++e) {
+        for (int64_t k0 = 0; k0 < n; k0 += p.kc) {
+          for (int64_t j = j0; j < j1; ++j) {
+            for (int64_t i = i0; i < i1; ++i) {
+              if (local != nullptr) {
+                panel_gemm(e, i, j, k0, pair_c(i, j) + e * mr * nr, nr);
+              } else {
+                panel_gemm(e, i, j, k0, du + e * du_e_stride + i * mr * p.ldu + j * nr, p.ldu);
+              }
+            }
+          }
+        }
+      }
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t rows = std::min(mr, g.out_c - i * mr);
+        for (int64_t j = j0; j < j1; ++j) {
+          const int64_t cols = std::min(nr, g.in_c - j * nr);
+          if (local != nullptr) {
+            weight_grad_to_dw<Tile>(g, grad_kernels, pair_c(i, j), mr * nr, nr, i * mr, rows,
+                                    j * nr, cols, dw);
+          } else {
+            weight_grad_to_dw<Tile>(g, grad_kernels, du + i * mr * p.ldu + j * nr, du_e_stride,
+                                    p.ldu, i * mr, rows, j * nr, cols, dw);
           }
         }
       }
     });
   }
-  parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
-    float in[kE * kLanes], out[9 * kLanes];
-    std::fill(in, in + kE * kLanes, 0.0f);
-    for (int64_t o = o_begin; o < o_end; ++o) {
-      for (int64_t c0 = 0; c0 < g.in_c; c0 += kLanes) {
-        const int n = int(std::min<int64_t>(kLanes, g.in_c - c0));
-        for (int e = 0; e < kE; ++e) {
-          const float* src = du + (e * du_rows + o) * ldu + c0;
-          for (int l = 0; l < n; ++l) in[e * kLanes + l] = src[l];
-        }
-        transform_2d<kA, 3, Tile::weight_adjoint>(in, out);
-        for (int l = 0; l < n; ++l) {
-          float* dst = dw + (o * g.in_c + c0 + l) * 9;
-          for (int k = 0; k < 9; ++k) dst[k] = out[k * kLanes + l];
-        }
-      }
-    }
-    if (dbias == nullptr) return;
-    const int64_t p = g.out_h * g.out_w;
-    for (int64_t o = o_begin; o < o_end; ++o) {
+  if (run_sums != nullptr) {
+    for (int64_t o = 0; o < g.out_c; ++o) {
       double sum = 0.0;
-      for (int64_t i = 0; i < g.batch; ++i) sum += sum_floats(dy + (i * g.out_c + o) * p, p);
+      for (int64_t r = 0; r < blocks * block_runs; ++r) sum += run_sums[r * g.out_c + o];
       dbias[o] = float(sum);
     }
-  });
+  } else if (dbias != nullptr) {
+    const int64_t plane = g.out_h * g.out_w;
+    parallel_range(g.out_c, 1, [&](int64_t o_begin, int64_t o_end) {
+      for (int64_t o = o_begin; o < o_end; ++o) {
+        double sum = 0.0;
+        for (int64_t i = 0; i < g.batch; ++i)
+          sum += sum_floats(dy + (i * g.out_c + o) * plane, plane);
+        dbias[o] = float(sum);
+      }
+    });
+  }
   return true;
 }
 

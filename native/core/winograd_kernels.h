@@ -44,6 +44,53 @@ void f32_winograd_output_4x4_avx2(const float* m, int64_t m_stride, float bias, 
                                   int64_t ld);
 #endif
 
+// The weight gradient's transforms of one tile, the lanes eight channels: the GEMMs' packed
+// panels hold a tile's channels side by side, so the results go out as whole vectors. The
+// tile's window in channel c starts at corner + c * plane floats (row stride ld; the address is
+// formed as an integer, as the corner may lie outside the input); only its rows
+// [row_begin, row_end) and columns [col_begin, col_end) lie inside, and only those are read.
+// whole: all of it lies inside and eight floats can be read from each row of every channel.
+// [begin, end) are the addresses that may be read at all (the array): a kernel may read past a
+// window's columns inside them, and mask the extra floats off.
+struct WinogradChannelWindow {
+  uintptr_t corner, begin, end;
+  int64_t plane, ld;
+  int32_t row_begin, row_end, col_begin, col_end;
+  bool whole;
+};
+
+// B^T d B of windows[t] (t < tiles) in channels [c_begin, c_end), c_begin a multiple of 8:
+// element e of channel c of tile t at v[t * tile_stride + c / nr * panel + c % nr +
+// e * e_stride], nr a multiple of 8; the channels past c_end, up to a multiple of 8, come out
+// zero.
+using WinogradGradInputKernel = void (*)(const WinogradChannelWindow* windows, int64_t tiles,
+                                         int64_t c_begin, int64_t c_end, float* v,
+                                         int64_t tile_stride, int64_t nr, int64_t panel,
+                                         int64_t e_stride);
+// A y A^T of the 4x4 windows[t] (t < tiles) in channels [c_begin, c_end), c_begin a multiple
+// of 8 (the output gradient, whose windows start inside it), into panels six channels wide:
+// element e of channel c of tile t at z[t * tile_stride + c / 6 * panel + c % 6 +
+// e * e_stride]; nothing past c_end is written. sums, unless null: sums[c - c_begin] += the sum
+// of channel c over the windows (the bias gradient), tile after tile.
+using WinogradGradOutputKernel = void (*)(const WinogradChannelWindow* windows, int64_t tiles,
+                                          int64_t c_begin, int64_t c_end, float* z,
+                                          int64_t tile_stride, int64_t panel, int64_t e_stride,
+                                          float* sums);
+// dw[l * 9 + k] = (G^T u_l G)[k] for l < lanes (<= 8), k < 9, where u_l[e] = u[e * u_stride + l]
+// (all eight lanes are read).
+using WinogradGradWeightKernel = void (*)(const float* u, int64_t u_stride, int lanes, float* dw);
+
+#if defined(CONVNET_HAVE_X86_KERNELS)
+void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int64_t tiles,
+                                      int64_t c_begin, int64_t c_end, float* v, int64_t tile_stride,
+                                      int64_t nr, int64_t panel, int64_t e_stride);
+void f32_winograd_grad_output_4x4_6panel_avx2(const WinogradChannelWindow* windows, int64_t tiles,
+                                              int64_t c_begin, int64_t c_end, float* z,
+                                              int64_t tile_stride, int64_t panel, int64_t e_stride,
+                                              float* sums);
+void f32_winograd_grad_weight_3x3_avx2(const float* u, int64_t u_stride, int lanes, float* dw);
+#endif
+
 }  // namespace convnet
 
 #endif  // CONVNET_CORE_WINOGRAD_KERNELS_H_

@@ -287,3 +287,57 @@ TEST(conv2d_winograd_wide_path_selection_rule) {
   check_winograd(above, 1920);
   check_winograd(below, 1930);
 }
+
+// The weight gradient with several blocks of tiles (dU accumulated across them, the last
+// block going straight into dw) and with one (dU only in per-task buffers), on every ISA.
+TEST(conv2d_winograd_weight_gradient_blocks_every_isa) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  const convnet::Isa saved_isa = convnet::active_kernel_config().isa;
+  uint32_t seed = 1200;
+  for (convnet::Isa isa : convnet::available_isas()) {
+    convnet::set_active_isa(isa);
+    check_winograd(shape3x3(8, 8, 128, 128, 8, 1), seed += 5);  // 8192 tiles: several blocks
+    check_winograd(shape3x3(3, 20, 9, 11, 33, 1), seed += 5);
+    check_winograd(shape3x3(1, 72, 7, 5, 70, 2), seed += 5);
+  }
+  convnet::set_active_isa(saved_isa);
+}
+
+// The weight and bias gradients are the same, bit for bit, for any number of threads: the
+// sums over tiles run in an order fixed by the shape alone.
+TEST(conv2d_winograd_weight_gradient_same_for_any_thread_count) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  const convnet::Isa saved_isa = convnet::active_kernel_config().isa;
+  const Conv2dShape shapes[] = {shape3x3(8, 8, 128, 128, 8, 1), shape3x3(3, 20, 9, 11, 33, 1),
+                                shape3x3(2, 64, 8, 8, 96, 0)};
+  uint32_t seed = 1300;
+  for (convnet::Isa isa : convnet::available_isas()) {
+    convnet::set_active_isa(isa);
+    for (const Conv2dShape& s : shapes) {
+      const int64_t x_size = s.batch * s.in_channels * s.in_height * s.in_width;
+      const int64_t y_size = s.batch * s.out_channels * s.out_height * s.out_width;
+      const int64_t w_size = s.out_channels * s.in_channels * 9;
+      const std::vector<float> x = random_vector(x_size, seed += 2);
+      const std::vector<float> dy = random_vector(y_size, seed + 1);
+      std::vector<float> want_w, want_b;
+      for (int threads : {1, 2, 3}) {
+        pool.set_num_threads(threads);
+        std::vector<float> dw(w_size, 7.0f), dbias(s.out_channels, 7.0f);
+        convnet::conv2d_backward_weight(s, x.data(), dy.data(), dw.data(), dbias.data());
+        if (threads == 1) {
+          want_w = dw;
+          want_b = dbias;
+          continue;
+        }
+        const std::string what = convnet_test::describe(s) + ", " + std::to_string(threads) +
+                                 " threads, " + convnet::isa_name(isa);
+        EXPECT_MSG(dw == want_w, "weight gradient differs from 1 thread's: " + what);
+        EXPECT_MSG(dbias == want_b, "bias gradient differs from 1 thread's: " + what);
+      }
+    }
+  }
+  convnet::set_active_isa(saved_isa);
+  pool.set_num_threads(saved_threads);
+}
