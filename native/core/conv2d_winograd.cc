@@ -267,6 +267,15 @@ inline void prefetch_lines(const float* base, int64_t begin, int64_t end) {
   }
 }
 
+// The floats between consecutive elements of a transformed block: at least `floats`, a whole
+// number of cache lines, and an odd number of them. The transforms touch all 36 elements of a
+// tile at once; a stride that is a multiple of 4 KiB (as the panels' sizes often are) would put
+// all of them in one set of the L1 cache, which holds eight, and make every store a miss.
+int64_t element_stride(int64_t floats) {
+  const int64_t lines = (floats + kLineFloats - 1) / kLineFloats;
+  return (lines | 1) * kLineFloats;
+}
+
 // The kernel's view of a lane group's windows, the same for every channel but for the
 // origins (offset[l] floats from the channel's start).
 struct InputWindows {
@@ -626,7 +635,9 @@ void transform_weights(const PackedGemm& pg, const float* w, int64_t row_stride,
         for (int l = rows; l < kLanes; ++l) kernels[l] = kZeros;
         for (int64_t q = 0; q < pg.depth; ++q) {
           for (int l = 0; l < rows; ++l) kernels[l] = w_panel + l * row_stride + q * col_stride;
-          kernel(kernels, flip, base + q * mr, pg.a_panel, mr);
+          // All eight lanes but for the last q: the two past mr land on the next q's place,
+          // written next, and whole stores cost far less than masked ones.
+          kernel(kernels, flip, base + q * mr, pg.a_panel, q + 1 < pg.depth ? kLanes : mr);
         }
       }
     });
@@ -696,15 +707,6 @@ int64_t block_tiles(const Geometry& g, int64_t channels, int64_t unit) {
   const int64_t all = (g.tiles + unit - 1) / unit * unit;
   const int64_t least = (kMinBlockTiles + unit - 1) / unit * unit;
   return std::min(all, std::max(least, fit));
-}
-
-// The floats between consecutive elements of a transformed block: at least `floats`, a whole
-// number of cache lines, and an odd number of them. The transforms touch all 36 elements of a
-// tile at once; a stride that is a multiple of 4 KiB (as the panels' sizes often are) would put
-// all of them in one set of the L1 cache, which holds eight, and make every store a miss.
-int64_t element_stride(int64_t floats) {
-  const int64_t lines = (floats + kLineFloats - 1) / kLineFloats;
-  return (lines | 1) * kLineFloats;
 }
 
 // Runs fn(t0, t_end) over the groups of `size` tiles of [b0, b1), spread over the pool.

@@ -96,7 +96,12 @@ void f32_winograd_weight_3x3_avx2(const float* const* kernels, bool flip, float*
   for (int i = 0; i < 6; ++i) {
     __m256 o[6];
     weight_1d(t[i * 3], t[i * 3 + 1], t[i * 3 + 2], o);
-    for (int j = 0; j < 6; ++j) _mm256_maskstore_ps(u + (i * 6 + j) * u_stride, mask, o[j]);
+    // A masked store costs several times a plain one.
+    if (lanes == 8) {
+      for (int j = 0; j < 6; ++j) _mm256_storeu_ps(u + (i * 6 + j) * u_stride, o[j]);
+    } else {
+      for (int j = 0; j < 6; ++j) _mm256_maskstore_ps(u + (i * 6 + j) * u_stride, mask, o[j]);
+    }
   }
 }
 
