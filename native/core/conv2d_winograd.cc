@@ -131,6 +131,7 @@ Geometry make_geometry(int64_t batch, int64_t in_c, int64_t in_h, int64_t in_w, 
 // The transforms' kernels for the active instruction set (null: the portable loops).
 struct TransformKernels {
   WinogradInputKernel input = nullptr;
+  WinogradMaskedInputKernel input_masked = nullptr;  // only with input
   WinogradOutputKernel output = nullptr;
   WinogradWeightKernel weight = nullptr;
 };
@@ -140,6 +141,7 @@ TransformKernels transform_kernels(const KernelConfig& cfg) {
 #if defined(CONVNET_HAVE_X86_KERNELS)
   if (cfg.isa == Isa::kAvx2) {
     k.input = f32_winograd_input_6x6_avx2;
+    k.input_masked = f32_winograd_input_6x6_masked_avx2;
     k.output = f32_winograd_output_4x4_avx2;
     k.weight = f32_winograd_weight_3x3_avx2;
   }
@@ -277,14 +279,16 @@ int64_t element_stride(int64_t floats) {
 }
 
 // The kernel's view of a lane group's windows, the same for every channel but for the
-// origins (offset[l] floats from the channel's start).
+// origins (offset[l] floats from the channel's start): the masked kernel's when `masked`.
 struct InputWindows {
   WinogradWindows w;
+  WinogradMaskedWindows mw;
+  bool masked;
   int64_t offset[kLanes];
 };
 
 template <class W>
-InputWindows input_windows(const Geometry& g, const LaneTiles& lt) {
+InputWindows input_windows(const Geometry& g, const LaneTiles& lt, bool masked_kernel) {
   constexpr int kA = W::kAlpha;
   const int64_t plane_size = g.in_h * g.in_w;
   InputWindows iw;
@@ -309,6 +313,25 @@ InputWindows input_windows(const Geometry& g, const LaneTiles& lt) {
                           g.batch * g.in_c * plane_size;
   }
   w.ld = g.in_w;
+  // The masked kernel reads all six rows of eight floats of every lane (rows and columns
+  // outside the plane from its neighbours, cleared by the masks): when all of them lie inside
+  // x for the first and the last channel, they do for every channel. Lanes past the last tile
+  // read the first lane's window, all masked off.
+  iw.masked = masked_kernel && lt.count > 0;
+  for (int l = 0; l < lt.count && iw.masked; ++l) {
+    iw.masked = iw.offset[l] >= 0 &&
+                iw.offset[l] + (g.in_c - 1) * plane_size + (kA - 1) * g.in_w + kLanes <=
+                    g.batch * g.in_c * plane_size;
+  }
+  if (!iw.masked) return iw;
+  for (int l = lt.count; l < kLanes; ++l) iw.offset[l] = iw.offset[0];
+  for (int i = 0; i < kA; ++i) {
+    for (int l = 0; l < kLanes; ++l) {
+      const bool row = i >= w.row_begin[l] && i < w.row_end[l];
+      for (int j = 0; j < kLanes; ++j) iw.mw.mask[i][l][j] = row ? w.column_mask[l][j] : 0;
+    }
+  }
+  iw.mw.ld = g.in_w;
   return iw;
 }
 
@@ -317,8 +340,9 @@ InputWindows input_windows(const Geometry& g, const LaneTiles& lt) {
 // is ever loaded.
 inline void aim_windows(InputWindows& iw, const float* x, int64_t c, int64_t plane_size) {
   const uintptr_t channel = reinterpret_cast<uintptr_t>(x + c * plane_size);
+  const float** origin = iw.masked ? iw.mw.origin : iw.w.origin;
   for (int l = 0; l < kLanes; ++l) {
-    iw.w.origin[l] = reinterpret_cast<const float*>(channel + iw.offset[l] * sizeof(float));
+    origin[l] = reinterpret_cast<const float*>(channel + iw.offset[l] * sizeof(float));
   }
 }
 
@@ -330,14 +354,16 @@ constexpr int kMaxLaneGroups = 4;
 
 template <class W>
 void transform_input_groups(const Geometry& g, const float* x, int64_t t0, int64_t t_end,
-                            const LaneStore* st, float* v, WinogradInputKernel kernel) {
+                            const LaneStore* st, float* v, WinogradInputKernel kernel,
+                            WinogradMaskedInputKernel masked_kernel) {
   constexpr int kE = W::kAlpha * W::kAlpha;
   const int64_t plane_size = g.in_h * g.in_w;
   const int groups = int((t_end - t0 + kLanes - 1) / kLanes);
   InputWindows iw[kMaxLaneGroups];
   for (int i = 0; i < groups; ++i) {
     const int64_t first = t0 + i * kLanes;
-    iw[i] = input_windows<W>(g, lane_tiles<W>(g, first, std::min(t_end, first + kLanes)));
+    iw[i] = input_windows<W>(g, lane_tiles<W>(g, first, std::min(t_end, first + kLanes)),
+                             masked_kernel != nullptr);
   }
   // The floats of a plane that the windows span, prefetched a few channels ahead when few.
   int64_t lo = iw[0].offset[0], hi = lo;
@@ -356,12 +382,15 @@ void transform_input_groups(const Geometry& g, const float* x, int64_t t0, int64
     }
     for (int i = 0; i < groups; ++i) {
       aim_windows(iw[i], x, c, plane_size);
-      if (st[i].contiguous) {
-        kernel(iw[i].w, v + st[i].channel_offset(c) + st[i].lane[0], st[i].e_stride);
+      const bool direct = st[i].contiguous;
+      float* dst = direct ? v + st[i].channel_offset(c) + st[i].lane[0] : out;
+      const int64_t stride = direct ? st[i].e_stride : kLanes;
+      if (iw[i].masked) {
+        masked_kernel(iw[i].mw, dst, stride);
       } else {
-        kernel(iw[i].w, out, kLanes);
-        store_lanes<kE>(st[i], out, c, v);
+        kernel(iw[i].w, dst, stride);
       }
+      if (!direct) store_lanes<kE>(st[i], out, c, v);
     }
   }
 }
@@ -410,7 +439,7 @@ void transform_input_tiles(const Geometry& g, const float* x, int64_t t0, int64_
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
   const int64_t plane_size = g.in_h * g.in_w;
   if (kernel != nullptr) {
-    transform_input_groups<W>(g, x, t0, t_end, &st, v, kernel);
+    transform_input_groups<W>(g, x, t0, t_end, &st, v, kernel, nullptr);
     return;
   }
   float out[kE * kLanes];
@@ -742,7 +771,7 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
         for (int64_t i = 0; t0 + i * kLanes < t1; ++i) {
           st[i] = panel_store(pg.nr, pg.b_panel, vs, t0 + i * kLanes - b0);
         }
-        transform_input_groups<W>(g, x, t0, t1, st, v, kernels.input);
+        transform_input_groups<W>(g, x, t0, t1, st, v, kernels.input, kernels.input_masked);
       });
     } else {
       for_each_lane_group(b0, b1, kLanes, [&](int64_t t0, int64_t t1) {

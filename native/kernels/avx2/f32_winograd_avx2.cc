@@ -149,6 +149,33 @@ void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t o
   }
 }
 
+void f32_winograd_input_6x6_masked_avx2(const WinogradMaskedWindows& w, float* out,
+                                        int64_t out_stride) {
+  __m256 d[36];  // d[i * 6 + j]: row i, column j of every tile
+  for (int i = 0; i < 6; ++i) {
+    __m256 r[8];
+    for (int l = 0; l < 8; ++l) {
+      const __m256 mask =
+          _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(w.mask[i][l])));
+      r[l] = _mm256_and_ps(_mm256_loadu_ps(w.origin[l] + i * w.ld), mask);
+    }
+    transpose8(r);
+    for (int j = 0; j < 6; ++j) d[i * 6 + j] = r[j];
+  }
+  __m256 t[36];  // after the column pass: t[k * 6 + j] = (B^T d)[k][j]
+  for (int j = 0; j < 6; ++j) {
+    const __m256 col[6] = {d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]};
+    __m256 o[6];
+    input_1d(col, o);
+    for (int k = 0; k < 6; ++k) t[k * 6 + j] = o[k];
+  }
+  for (int k = 0; k < 6; ++k) {
+    __m256 o[6];
+    input_1d(t + k * 6, o);
+    for (int j = 0; j < 6; ++j) _mm256_storeu_ps(out + (k * 6 + j) * out_stride, o[j]);
+  }
+}
+
 void f32_winograd_output_4x4_avx2(const float* m, int64_t m_stride, float bias, float* const* tiles,
                                   int64_t ld) {
   __m256 t[24];  // after the column pass: t[r * 6 + j]
