@@ -630,7 +630,7 @@ PackedGemm packed_gemm(const KernelConfig& cfg, int64_t rows, int64_t depth) {
   p.kc = std::max(kLine, cfg.kc / kLine * kLine);  // keeps depth chunks' panels aligned
   p.rows = rows;
   p.depth = depth;
-  p.a_panel = (p.mr * depth + kLine - 1) / kLine * kLine;
+  p.a_panel = element_stride(p.mr * depth);  // the weight transform writes 36 panels at once
   p.a_panels = (rows + p.mr - 1) / p.mr;
   p.b_panel = (p.nr * depth + kLine - 1) / kLine * kLine;
   return p;
