@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 
 #include "kernel_config.h"
 #include "reduce.h"
@@ -366,7 +367,7 @@ void transform_input_groups(const Geometry& g, const float* x, int64_t t0, int64
                              masked_kernel != nullptr);
   }
   // The floats of a plane that the windows span, prefetched a few channels ahead when few.
-  int64_t lo = iw[0].offset[0], hi = lo;
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
   for (int i = 0; i < groups; ++i) {
     for (int l = 0; l < kLanes; ++l) {
       if (iw[i].w.row_end[l] <= iw[i].w.row_begin[l]) continue;
@@ -374,7 +375,7 @@ void transform_input_groups(const Geometry& g, const float* x, int64_t t0, int64
       hi = std::max(hi, iw[i].offset[l] + (iw[i].w.row_end[l] - 1) * g.in_w + kLanes);
     }
   }
-  const bool prefetch = hi - lo <= kMaxPrefetchLines * kLineFloats;
+  const bool prefetch = hi > lo && hi - lo <= kMaxPrefetchLines * kLineFloats;
   float out[kE * kLanes];
   for (int64_t c = 0; c < g.in_c; ++c) {
     if (prefetch && c + kPrefetchChannels < g.in_c) {
@@ -572,7 +573,7 @@ void transform_output_groups(const Geometry& g, const float* m, const float* bia
   constexpr int kM = W::kM;
   const int groups = int((t_end - t0 + kLanes - 1) / kLanes);
   bool whole = kernel != nullptr && sink == nullptr && t_end - t0 == int64_t{groups} * kLanes;
-  int64_t offset[kMaxLaneGroups][kLanes];
+  int64_t offset[kMaxLaneGroups][kLanes] = {};
   for (int i = 0; i < groups && whole; ++i) {
     const LaneTiles lt = lane_tiles<W>(g, t0 + i * kLanes, t0 + (i + 1) * kLanes);
     for (int l = 0; l < kLanes; ++l) {
@@ -589,14 +590,14 @@ void transform_output_groups(const Geometry& g, const float* m, const float* bia
     return;
   }
   const int64_t plane_size = g.out_h * g.out_w;
-  int64_t lo = offset[0][0], hi = lo;
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
   for (int i = 0; i < groups; ++i) {
     for (int l = 0; l < kLanes; ++l) {
       lo = std::min(lo, offset[i][l]);
       hi = std::max(hi, offset[i][l] + (kM - 1) * g.out_w + kM);
     }
   }
-  const bool prefetch = hi - lo <= kMaxPrefetchLines * kLineFloats;
+  const bool prefetch = hi > lo && hi - lo <= kMaxPrefetchLines * kLineFloats;
   float* tiles[kLanes];
   for (int64_t o = 0; o < g.out_c; ++o) {
     if (prefetch && o + kPrefetchChannels < g.out_c) {
