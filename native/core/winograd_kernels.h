@@ -13,8 +13,8 @@ namespace convnet {
 // Eight 6x6 input windows: lane l's window starts at origin[l] (row stride ld); only its rows
 // [row_begin[l], row_end[l]) and the columns where column_mask[l][j] is -1 lie inside the
 // input, and only those are read (origin[l] itself may point outside it); the rest is zero.
-// whole_rows[l] says that the window lies inside and eight floats can be read from each of its
-// rows (the fast case: plain loads, no masks).
+// whole_rows[l] says that eight floats can be read from the start of each of those rows (plain
+// loads, the columns outside the mask then cleared in registers, rather than masked loads).
 struct WinogradWindows {
   const float* origin[8];
   int64_t ld;
