@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <limits>
 
 #include "kernel_config.h"
 #include "reduce.h"
@@ -132,6 +133,7 @@ Geometry make_geometry(int64_t batch, int64_t in_c, int64_t in_h, int64_t in_w, 
 // The transforms' kernels for the active instruction set (null: the portable loops).
 struct TransformKernels {
   WinogradInputKernel input = nullptr;
+  WinogradMaskedInputKernel input_masked = nullptr;  // only with input
   WinogradOutputKernel output = nullptr;
   WinogradWeightKernel weight = nullptr;
 };
@@ -141,6 +143,7 @@ TransformKernels transform_kernels(const KernelConfig& cfg) {
 #if defined(CONVNET_HAVE_X86_KERNELS)
   if (cfg.isa == Isa::kAvx2) {
     k.input = f32_winograd_input_6x6_avx2;
+    k.input_masked = f32_winograd_input_6x6_masked_avx2;
     k.output = f32_winograd_output_4x4_avx2;
     k.weight = f32_winograd_weight_3x3_avx2;
   }
@@ -218,9 +221,9 @@ struct LaneStore {
 };
 
 // Panels of nr tiles with the channels as the depth (the forward GEMM's B): each panel is
-// panel_stride floats, `panels` per element.
-LaneStore panel_store(int64_t nr, int64_t panel_stride, int64_t panels, int64_t first) {
-  LaneStore st{panels * panel_stride, 1, nr, 0, {}, true};
+// panel_stride floats, elements e_stride floats apart.
+LaneStore panel_store(int64_t nr, int64_t panel_stride, int64_t e_stride, int64_t first) {
+  LaneStore st{e_stride, 1, nr, 0, {}, true};
   for (int l = 0; l < kLanes; ++l) {
     const int64_t t = first + l;
     st.lane[l] = t / nr * panel_stride + t % nr;
@@ -251,18 +254,50 @@ inline void store_lanes(const LaneStore& st, const float* out, int64_t c, float*
   }
 }
 
-// The kernel's form of transform_input_tiles: every window is read in place, the part outside
-// the plane masked off (lanes past the last tile read no rows at all).
-template <class W>
-void transform_input_tiles_with(const Geometry& g, const float* x, const LaneTiles& lt,
-                                const LaneStore& st, float* v, WinogradInputKernel kernel,
-                                float* out) {
-  constexpr int kA = W::kAlpha, kE = kA * kA;
-  const int64_t plane_size = g.in_h * g.in_w;
+constexpr int64_t kLineFloats = 16;
+// How far ahead (in channels) the transforms prefetch the input windows they read and the
+// output tiles they write: each channel is a plane of its own, often a page of its own, where
+// the hardware prefetcher does not follow. Spans longer than kMaxPrefetchLines are left to it.
+constexpr int64_t kPrefetchChannels = 4;
+constexpr int64_t kMaxPrefetchLines = 64;
+// Prefetches (for reading or writing) the lines of floats [begin, end) from base, into L2.
+template <int Write>
+inline void prefetch_lines(const float* base, int64_t begin, int64_t end) {
+  for (int64_t f = begin; f < end + kLineFloats - 1; f += kLineFloats) {
+    // An address, not a pointer: the windows' spans may begin before x (a prefetch never faults).
+    __builtin_prefetch(
+        reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(base) + f * sizeof(float)), Write,
+        2);
+  }
+}
+
+// The floats between consecutive elements of a transformed block: at least `floats`, a whole
+// number of cache lines, and an odd number of them. The transforms touch all 36 elements of a
+// tile at once; a stride that is a multiple of 4 KiB (as the panels' sizes often are) would put
+// all of them in one set of the L1 cache, which holds eight, and make every store a miss.
+int64_t element_stride(int64_t floats) {
+  const int64_t lines = (floats + kLineFloats - 1) / kLineFloats;
+  return (lines | 1) * kLineFloats;
+}
+
+// The kernel's view of a lane group's windows, the same for every channel but for the
+// origins (offset[l] floats from the channel's start): the masked kernel's when `masked`.
+struct InputWindows {
   WinogradWindows w;
+  WinogradMaskedWindows mw;
+  bool masked;
   int64_t offset[kLanes];
+};
+
+template <class W>
+InputWindows input_windows(const Geometry& g, const LaneTiles& lt, bool masked_kernel) {
+  constexpr int kA = W::kAlpha;
+  const int64_t plane_size = g.in_h * g.in_w;
+  InputWindows iw;
+  WinogradWindows& w = iw.w;
   for (int l = 0; l < kLanes; ++l) {
-    offset[l] = 0;
+    iw.offset[l] = 0;
+    w.origin[l] = nullptr;
     w.whole_rows[l] = false;
     w.row_begin[l] = w.row_end[l] = 0;
     for (int j = 0; j < kLanes; ++j) w.column_mask[l][j] = 0;
@@ -272,24 +307,92 @@ void transform_input_tiles_with(const Geometry& g, const float* x, const LaneTil
     w.row_begin[l] = win.i0;
     w.row_end[l] = win.i1;
     for (int j = win.j0; j < win.j1; ++j) w.column_mask[l][j] = -1;
-    offset[l] = lt.image[l] * g.in_c * plane_size + r0 * g.in_w + c0;
-    // Eight floats from the last row's start stay inside the plane (x has no slack after it).
-    w.whole_rows[l] = win.i0 == 0 && win.i1 == kA && win.j0 == 0 && win.j1 == kA &&
-                      (r0 + kA - 1) * g.in_w + c0 + kLanes <= plane_size;
+    iw.offset[l] = lt.image[l] * g.in_c * plane_size + r0 * g.in_w + c0;
+    // Plain loads of eight floats from each inside row's start stay inside x for every channel
+    // (columns past the plane's edge come from the neighbouring row and are cleared).
+    w.whole_rows[l] = win.i0 < win.i1 && iw.offset[l] + win.i0 * g.in_w >= 0 &&
+                      iw.offset[l] + (g.in_c - 1) * plane_size + (win.i1 - 1) * g.in_w + kLanes <=
+                          g.batch * g.in_c * plane_size;
   }
   w.ld = g.in_w;
-  for (int64_t c = 0; c < g.in_c; ++c) {
-    // The window's corner may lie outside the plane (padding): its address is formed without
-    // pointer arithmetic outside the array, and only the inside part is ever loaded.
-    const uintptr_t channel = reinterpret_cast<uintptr_t>(x + c * plane_size);
+  // The masked kernel reads all six rows of eight floats of every lane (rows and columns
+  // outside the plane from its neighbours, cleared by the masks): when all of them lie inside
+  // x for the first and the last channel, they do for every channel. Lanes past the last tile
+  // read the first lane's window, all masked off.
+  iw.masked = masked_kernel && lt.count > 0;
+  for (int l = 0; l < lt.count && iw.masked; ++l) {
+    iw.masked = iw.offset[l] >= 0 &&
+                iw.offset[l] + (g.in_c - 1) * plane_size + (kA - 1) * g.in_w + kLanes <=
+                    g.batch * g.in_c * plane_size;
+  }
+  if (!iw.masked) return iw;
+  for (int l = lt.count; l < kLanes; ++l) iw.offset[l] = iw.offset[0];
+  for (int i = 0; i < kA; ++i) {
     for (int l = 0; l < kLanes; ++l) {
-      w.origin[l] = reinterpret_cast<const float*>(channel + offset[l] * sizeof(float));
+      const bool row = i >= w.row_begin[l] && i < w.row_end[l];
+      for (int j = 0; j < kLanes; ++j) iw.mw.mask[i][l][j] = row ? w.column_mask[l][j] : 0;
     }
-    if (st.contiguous) {
-      kernel(w, v + st.channel_offset(c) + st.lane[0], st.e_stride);
-    } else {
-      kernel(w, out, kLanes);
-      store_lanes<kE>(st, out, c, v);
+  }
+  iw.mw.ld = g.in_w;
+  return iw;
+}
+
+// Points the windows at channel c of x. A window's corner may lie outside the plane (padding):
+// its address is formed without pointer arithmetic outside the array, and only the inside part
+// is ever loaded.
+inline void aim_windows(InputWindows& iw, const float* x, int64_t c, int64_t plane_size) {
+  const uintptr_t channel = reinterpret_cast<uintptr_t>(x + c * plane_size);
+  const float** origin = iw.masked ? iw.mw.origin : iw.w.origin;
+  for (int l = 0; l < kLanes; ++l) {
+    origin[l] = reinterpret_cast<const float*>(channel + iw.offset[l] * sizeof(float));
+  }
+}
+
+// The kernel's form of transform_input_tiles for up to kMaxLaneGroups lane groups (tiles t0 ..
+// t_end, group i stored through st[i]), taken channel by channel: the groups of one GEMM panel
+// then fill whole cache lines of it together, where one group at a time would write half of
+// each line and find it evicted by the time the next group writes the other half.
+constexpr int kMaxLaneGroups = 4;
+
+template <class W>
+void transform_input_groups(const Geometry& g, const float* x, int64_t t0, int64_t t_end,
+                            const LaneStore* st, float* v, WinogradInputKernel kernel,
+                            WinogradMaskedInputKernel masked_kernel) {
+  constexpr int kE = W::kAlpha * W::kAlpha;
+  const int64_t plane_size = g.in_h * g.in_w;
+  const int groups = int((t_end - t0 + kLanes - 1) / kLanes);
+  InputWindows iw[kMaxLaneGroups];
+  for (int i = 0; i < groups; ++i) {
+    const int64_t first = t0 + i * kLanes;
+    iw[i] = input_windows<W>(g, lane_tiles<W>(g, first, std::min(t_end, first + kLanes)),
+                             masked_kernel != nullptr);
+  }
+  // The floats of a plane that the windows span, prefetched a few channels ahead when few.
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+  for (int i = 0; i < groups; ++i) {
+    for (int l = 0; l < kLanes; ++l) {
+      if (iw[i].w.row_end[l] <= iw[i].w.row_begin[l]) continue;
+      lo = std::min(lo, iw[i].offset[l] + iw[i].w.row_begin[l] * g.in_w);
+      hi = std::max(hi, iw[i].offset[l] + (iw[i].w.row_end[l] - 1) * g.in_w + kLanes);
+    }
+  }
+  const bool prefetch = hi > lo && hi - lo <= kMaxPrefetchLines * kLineFloats;
+  float out[kE * kLanes];
+  for (int64_t c = 0; c < g.in_c; ++c) {
+    if (prefetch && c + kPrefetchChannels < g.in_c) {
+      prefetch_lines<0>(x + (c + kPrefetchChannels) * plane_size, lo, hi);
+    }
+    for (int i = 0; i < groups; ++i) {
+      aim_windows(iw[i], x, c, plane_size);
+      const bool direct = st[i].contiguous;
+      float* dst = direct ? v + st[i].channel_offset(c) + st[i].lane[0] : out;
+      const int64_t stride = direct ? st[i].e_stride : kLanes;
+      if (iw[i].masked) {
+        masked_kernel(iw[i].mw, dst, stride);
+      } else {
+        kernel(iw[i].w, dst, stride);
+      }
+      if (!direct) store_lanes<kE>(st[i], out, c, v);
     }
   }
 }
@@ -337,11 +440,11 @@ void transform_input_tiles(const Geometry& g, const float* x, int64_t t0, int64_
   constexpr int kA = W::kAlpha, kE = kA * kA;
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
   const int64_t plane_size = g.in_h * g.in_w;
-  float out[kE * kLanes];
   if (kernel != nullptr) {
-    transform_input_tiles_with<W>(g, x, lt, st, v, kernel, out);
+    transform_input_groups<W>(g, x, t0, t_end, &st, v, kernel, nullptr);
     return;
   }
+  float out[kE * kLanes];
   float d[kE * kLanes];
   std::fill(d, d + kE * kLanes, 0.0f);  // lanes past the last tile stay zero
   Window win[kLanes];
@@ -379,11 +482,11 @@ void transform_output_grad_tiles(const Geometry& g, const float* dy, int64_t t0,
   }
 }
 
-// y tiles t0 .. t_end = A^T m A (+ bias), from m[e][o][tile - t0] (m_rows rows of stride ld
-// per element).
+// y tiles t0 .. t_end = A^T m A (+ bias), from m[e][o][tile - t0] (elements m_stride floats
+// apart, rows of stride ld).
 template <class W>
 void transform_output_tiles(const Geometry& g, const float* m, const float* bias, int64_t t0,
-                            int64_t t_end, float* y, int64_t m_rows, int64_t ld,
+                            int64_t t_end, float* y, int64_t m_stride, int64_t ld,
                             WinogradOutputKernel kernel, const WinogradTileSink* sink) {
   constexpr int kA = W::kAlpha, kE = kA * kA, kM = W::kM;
   const LaneTiles lt = lane_tiles<W>(g, t0, t_end);
@@ -402,10 +505,10 @@ void transform_output_tiles(const Geometry& g, const float* m, const float* bias
         // The micro-kernel writes whole tiles: into a buffer of kM-wide rows here.
         float* tiles[kLanes];
         for (int l = 0; l < kLanes; ++l) tiles[l] = tiles_buf + l * kM * kM;
-        kernel(m + o * ld, m_rows * ld, b, tiles, kM);
+        kernel(m + o * ld, m_stride, b, tiles, kM);
       } else {
         for (int e = 0; e < kE; ++e) {
-          const float* src = m + (e * m_rows + o) * ld;
+          const float* src = m + e * m_stride + o * ld;
           for (int l = 0; l < kLanes; ++l) in_sink[e * kLanes + l] = src[l];
         }
         transform_2d<kA, kM, W::output>(in_sink, out_sink);
@@ -435,13 +538,13 @@ void transform_output_tiles(const Geometry& g, const float* m, const float* bias
     float* tiles[kLanes];
     for (int64_t o = 0; o < g.out_c; ++o) {
       for (int l = 0; l < kLanes; ++l) tiles[l] = y + o * plane_size + offset[l];
-      kernel(m + o * ld, m_rows * ld, bias != nullptr ? bias[o] : 0.0f, tiles, g.out_w);
+      kernel(m + o * ld, m_stride, bias != nullptr ? bias[o] : 0.0f, tiles, g.out_w);
     }
     return;
   }
   for (int64_t o = 0; o < g.out_c; ++o) {
     for (int e = 0; e < kE; ++e) {
-      const float* src = m + (e * m_rows + o) * ld;
+      const float* src = m + e * m_stride + o * ld;
       for (int l = 0; l < kLanes; ++l) in[e * kLanes + l] = src[l];
     }
     transform_2d<kA, kM, W::output>(in, out);
@@ -457,6 +560,54 @@ void transform_output_tiles(const Geometry& g, const float* m, const float* bias
       for (int i = 0; i < rows[l]; ++i) {
         for (int j = 0; j < cols[l]; ++j) dst[i * g.out_w + j] = out[(i * kM + j) * kLanes + l] + b;
       }
+    }
+  }
+}
+
+// transform_output_tiles for up to kMaxLaneGroups lane groups (tiles t0 .. t_end, m as there),
+// taken channel by channel, as transform_input_groups does and for the same reason: the groups
+// read whole lines of m together. The kernel's whole-tile stores when every group is whole.
+template <class W>
+void transform_output_groups(const Geometry& g, const float* m, const float* bias, int64_t t0,
+                             int64_t t_end, float* y, int64_t m_stride, int64_t ld,
+                             WinogradOutputKernel kernel, const WinogradTileSink* sink) {
+  constexpr int kM = W::kM;
+  const int groups = int((t_end - t0 + kLanes - 1) / kLanes);
+  bool whole = kernel != nullptr && sink == nullptr && t_end - t0 == int64_t{groups} * kLanes;
+  int64_t offset[kMaxLaneGroups][kLanes] = {};
+  for (int i = 0; i < groups && whole; ++i) {
+    const LaneTiles lt = lane_tiles<W>(g, t0 + i * kLanes, t0 + (i + 1) * kLanes);
+    for (int l = 0; l < kLanes; ++l) {
+      whole = whole && lt.row[l] + kM <= g.out_h && lt.col[l] + kM <= g.out_w;
+      offset[i][l] = lt.image[l] * g.out_c * g.out_h * g.out_w + lt.row[l] * g.out_w + lt.col[l];
+    }
+  }
+  if (!whole) {
+    for (int i = 0; i < groups; ++i) {
+      const int64_t first = t0 + i * kLanes;
+      transform_output_tiles<W>(g, m + i * kLanes, bias, first, std::min(t_end, first + kLanes), y,
+                                m_stride, ld, kernel, sink);
+    }
+    return;
+  }
+  const int64_t plane_size = g.out_h * g.out_w;
+  int64_t lo = std::numeric_limits<int64_t>::max(), hi = std::numeric_limits<int64_t>::min();
+  for (int i = 0; i < groups; ++i) {
+    for (int l = 0; l < kLanes; ++l) {
+      lo = std::min(lo, offset[i][l]);
+      hi = std::max(hi, offset[i][l] + (kM - 1) * g.out_w + kM);
+    }
+  }
+  const bool prefetch = hi > lo && hi - lo <= kMaxPrefetchLines * kLineFloats;
+  float* tiles[kLanes];
+  for (int64_t o = 0; o < g.out_c; ++o) {
+    if (prefetch && o + kPrefetchChannels < g.out_c) {
+      prefetch_lines<1>(y + (o + kPrefetchChannels) * plane_size, lo, hi);
+    }
+    const float b = bias != nullptr ? bias[o] : 0.0f;
+    for (int i = 0; i < groups; ++i) {
+      for (int l = 0; l < kLanes; ++l) tiles[l] = y + o * plane_size + offset[i][l];
+      kernel(m + o * ld + i * kLanes, m_stride, b, tiles, g.out_w);
     }
   }
 }
@@ -481,7 +632,7 @@ PackedGemm packed_gemm(const KernelConfig& cfg, int64_t rows, int64_t depth) {
   p.kc = std::max(kLine, cfg.kc / kLine * kLine);  // keeps depth chunks' panels aligned
   p.rows = rows;
   p.depth = depth;
-  p.a_panel = (p.mr * depth + kLine - 1) / kLine * kLine;
+  p.a_panel = element_stride(p.mr * depth);  // the weight transform writes 36 panels at once
   p.a_panels = (rows + p.mr - 1) / p.mr;
   p.b_panel = (p.nr * depth + kLine - 1) / kLine * kLine;
   return p;
@@ -515,7 +666,9 @@ void transform_weights(const PackedGemm& pg, const float* w, int64_t row_stride,
         for (int l = rows; l < kLanes; ++l) kernels[l] = kZeros;
         for (int64_t q = 0; q < pg.depth; ++q) {
           for (int l = 0; l < rows; ++l) kernels[l] = w_panel + l * row_stride + q * col_stride;
-          kernel(kernels, flip, base + q * mr, pg.a_panel, mr);
+          // All eight lanes but for the last q: the two past mr land on the next q's place,
+          // written next, and whole stores cost far less than masked ones.
+          kernel(kernels, flip, base + q * mr, pg.a_panel, q + 1 < pg.depth ? kLanes : mr);
         }
       }
     });
@@ -587,13 +740,13 @@ int64_t block_tiles(const Geometry& g, int64_t channels, int64_t unit) {
   return std::min(all, std::max(least, fit));
 }
 
-// Runs fn(t0, t_end) over the lane groups of tiles [b0, b1), spread over the pool.
+// Runs fn(t0, t_end) over the groups of `size` tiles of [b0, b1), spread over the pool.
 template <class Fn>
-void for_each_lane_group(int64_t b0, int64_t b1, Fn fn) {
-  const int64_t groups = (b1 - b0 + kLanes - 1) / kLanes;
+void for_each_lane_group(int64_t b0, int64_t b1, int64_t size, Fn fn) {
+  const int64_t groups = (b1 - b0 + size - 1) / size;
   ThreadPool::global().parallel_for(groups, [&](int64_t i, int) {
-    const int64_t t0 = b0 + i * kLanes;
-    fn(t0, std::min(b1, t0 + kLanes));
+    const int64_t t0 = b0 + i * size;
+    fn(t0, std::min(b1, t0 + size));
   });
 }
 
@@ -608,21 +761,35 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
   const int64_t m_rows = pg.a_panels * pg.mr;
   // One block of tiles through all three steps: inside a parallel_for (each thread its own
   // blocks) the nested loops run inline, otherwise each step is spread over the pool.
+  // A block's V and M, elements v_stride(block) and m_stride(block) floats apart.
+  auto v_stride = [&](int64_t block) { return element_stride(block / pg.nr * pg.b_panel); };
+  auto m_stride = [&](int64_t block) { return element_stride(m_rows * block); };
   auto convolve_block = [&](int64_t b0, int64_t b1, int64_t block, float* v, float* m) {
-    const int64_t b_panels = block / pg.nr;
+    const int64_t vs = v_stride(block), ms = m_stride(block);
     const int64_t cols = (b1 - b0 + pg.nr - 1) / pg.nr * pg.nr;
-    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      const LaneStore st = panel_store(pg.nr, pg.b_panel, b_panels, t0 - b0);
-      transform_input_tiles<W>(g, x, t0, t1, st, v, kernels.input);
-    });
+    if (kernels.input != nullptr && unit <= kMaxLaneGroups * kLanes) {
+      for_each_lane_group(b0, b1, unit, [&](int64_t t0, int64_t t1) {
+        LaneStore st[kMaxLaneGroups];
+        for (int64_t i = 0; t0 + i * kLanes < t1; ++i) {
+          st[i] = panel_store(pg.nr, pg.b_panel, vs, t0 + i * kLanes - b0);
+        }
+        transform_input_groups<W>(g, x, t0, t1, st, v, kernels.input, kernels.input_masked);
+      });
+    } else {
+      for_each_lane_group(b0, b1, kLanes, [&](int64_t t0, int64_t t1) {
+        const LaneStore st = panel_store(pg.nr, pg.b_panel, vs, t0 - b0);
+        transform_input_tiles<W>(g, x, t0, t1, st, v, kernels.input);
+      });
+    }
     ThreadPool::global().parallel_for(kE, [&](int64_t e, int) {
-      packed_element_gemm(cfg, pg, u + e * pg.a_panel, kE * pg.a_panel,
-                          v + e * b_panels * pg.b_panel, cols, m + e * m_rows * block, block);
+      packed_element_gemm(cfg, pg, u + e * pg.a_panel, kE * pg.a_panel, v + e * vs, cols,
+                          m + e * ms, block);
     });
-    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block, kernels.output,
-                                sink);
-    });
+    for_each_lane_group(b0, b1, std::min<int64_t>(unit, kMaxLaneGroups * kLanes),
+                        [&](int64_t t0, int64_t t1) {
+                          transform_output_groups<W>(g, m + (t0 - b0), bias, t0, t1, y, ms, block,
+                                                     kernels.output, sink);
+                        });
   };
   ThreadPool& pool = ThreadPool::global();
   // Many tiles and few channels: each thread takes whole blocks sized for its own L2, with no
@@ -634,16 +801,16 @@ void winograd_convolve(const KernelConfig& cfg, const PackedGemm& pg, const Geom
       kE * g.out_c * g.in_c <= kSharedWeightFloats) {
     pool.parallel_for(small_blocks, [&](int64_t i, int) {
       ScratchArena::Scope scope;
-      float* v = ScratchArena::local().allocate_floats(kE * (small / pg.nr) * pg.b_panel);
-      float* m = ScratchArena::local().allocate_floats(kE * m_rows * small);
+      float* v = ScratchArena::local().allocate_floats(kE * v_stride(small));
+      float* m = ScratchArena::local().allocate_floats(kE * m_stride(small));
       convolve_block(i * small, std::min(g.tiles, (i + 1) * small), small, v, m);
     });
     return;
   }
   const int64_t block = block_tiles<W>(g, g.in_c + g.out_c, unit);
   ScratchArena::Scope scope;
-  float* v = ScratchArena::local().allocate_floats(kE * (block / pg.nr) * pg.b_panel);
-  float* m = ScratchArena::local().allocate_floats(kE * m_rows * block);
+  float* v = ScratchArena::local().allocate_floats(kE * v_stride(block));
+  float* m = ScratchArena::local().allocate_floats(kE * m_stride(block));
   for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
     convolve_block(b0, std::min(g.tiles, b0 + block), block, v, m);
   }
@@ -734,23 +901,18 @@ void winograd_convolve_wide(const KernelConfig& cfg, const PackedGemm& pg, const
       std::min(pg.depth, std::max(kLine, kWideWeightFloats / (kE * pg.mr) / kLine * kLine));
   const int64_t task_panels = std::max<int64_t>(1, kWideWeightFloats / (kE * pg.mr * slice_depth));
   const int64_t tasks = (pg.a_panels + task_panels - 1) / task_panels;
-  // A line more than the slice takes, as for v_stride below: the weight transform writes all 36
-  // elements of a panel at once, and at a multiple of 4 KiB apart they would evict each other
-  // from L1 before their lines are full.
-  const int64_t slice = slice_depth * pg.mr + kLine;
+  // The weight transform writes all 36 elements of a panel at once (see element_stride).
+  const int64_t slice = element_stride(slice_depth * pg.mr);
   ScratchArena::Scope scope;
   const int64_t b_panels = block / pg.nr;
-  // One line more per element than V's panels take: with a power-of-two stride the input
-  // transform's 36 stores of a tile group would all fall into the same cache set.
-  const int64_t v_stride = b_panels * pg.b_panel + kLine;
+  const int64_t v_stride = element_stride(b_panels * pg.b_panel);
   float* v = ScratchArena::local().allocate_floats(kE * v_stride);
   float* m = ScratchArena::local().allocate_floats(kE * m_rows * block);
   for (int64_t b0 = 0; b0 < g.tiles; b0 += block) {
     const int64_t b1 = std::min(g.tiles, b0 + block);
     const int64_t cols = (b1 - b0 + pg.nr - 1) / pg.nr * pg.nr;
-    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      LaneStore st = panel_store(pg.nr, pg.b_panel, b_panels, t0 - b0);
-      st.e_stride = v_stride;
+    for_each_lane_group(b0, b1, kLanes, [&](int64_t t0, int64_t t1) {
+      const LaneStore st = panel_store(pg.nr, pg.b_panel, v_stride, t0 - b0);
       transform_input_tiles<W>(g, x, t0, t1, st, v, kernels.input);
     });
     ThreadPool::global().parallel_for(tasks, [&](int64_t task, int) {
@@ -776,9 +938,9 @@ void winograd_convolve_wide(const KernelConfig& cfg, const PackedGemm& pg, const
         }
       }
     });
-    for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
-      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows, block, kernels.output,
-                                sink);
+    for_each_lane_group(b0, b1, kLanes, [&](int64_t t0, int64_t t1) {
+      transform_output_tiles<W>(g, m + (t0 - b0), bias, t0, t1, y, m_rows * block, block,
+                                kernels.output, sink);
     });
   }
 }
@@ -949,14 +1111,6 @@ struct WeightGradPlan {
   int64_t z_stride, v_stride, du_stride;  // floats from one element to the next
 };
 
-// An element stride of an odd number of cache lines: the transforms store every element of a
-// tile, and strides of a multiple of 4 KiB would put all 36 stores in one L1 set.
-int64_t odd_lines(int64_t floats) {
-  constexpr int64_t kLine = int64_t(ScratchArena::kAlignment / sizeof(float));
-  const int64_t lines = (floats + kLine - 1) / kLine;
-  return (lines | 1) * kLine;
-}
-
 // Floats of Z and V together below which every tile goes into one block: then dU lives only
 // in small per-task buffers and goes straight into dw (no 36 x out_c x in_c array that is
 // written and read back). The blocks of larger problems keep their Z and V in the shared cache.
@@ -982,7 +1136,7 @@ WeightGradPlan weight_grad_plan(const KernelConfig& cfg, const Geometry& g) {
   p.ldu = p.b_panels * p.nr;
   p.z_stride = p.a_panels * p.a_panel;
   p.v_stride = p.b_panels * p.b_panel;
-  p.du_stride = odd_lines(p.du_rows * p.ldu);
+  p.du_stride = element_stride(p.du_rows * p.ldu);
   return p;
 }
 
@@ -1072,7 +1226,7 @@ template <class W>
 void transform_weight_grad_portable(const Geometry& g, const WeightGradPlan& p,
                                     const TransformKernels& kernels, const float* x,
                                     const float* dy, int64_t b0, int64_t b1, float* v, float* z) {
-  for_each_lane_group(b0, b1, [&](int64_t t0, int64_t t1) {
+  for_each_lane_group(b0, b1, kLanes, [&](int64_t t0, int64_t t1) {
     if (kernels.input != nullptr && p.nr % kLanes == 0) {
       transform_input_channels<W>(g, x, t0, t1, b0, p.nr, p.b_panel, p.b_panels, v, kernels.input);
     } else {
@@ -1134,8 +1288,8 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
   const WeightGradKernels grad_kernels = weight_grad_kernels(cfg);
   WeightGradPlan p = weight_grad_plan<Tile>(cfg, g);
   if (grad_kernels.input != nullptr) {  // the portable transforms assume packed elements
-    p.z_stride = odd_lines(p.z_stride);
-    p.v_stride = odd_lines(p.v_stride);
+    p.z_stride = element_stride(p.z_stride);
+    p.v_stride = element_stride(p.v_stride);
   }
   const int64_t mr = p.mr, nr = p.nr;
   const int64_t blocks = (g.tiles + p.block - 1) / p.block;

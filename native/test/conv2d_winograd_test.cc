@@ -2,11 +2,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "../core/conv2d.h"
 #include "../core/conv2d_winograd.h"
+#include "../core/isa.h"
 #include "../core/kernel_config.h"
 #include "../core/thread_pool.h"
 #include "reference.h"
@@ -133,6 +135,57 @@ TEST(conv2d_winograd_large_values_and_many_blocks) {
     pool.set_num_threads(threads);
     check_winograd(shape3x3(9, 64, 31, 30, 64, 1), 913 + threads);
   }
+  pool.set_num_threads(saved_threads);
+}
+
+// The forward and input-gradient passes give the same bits for any thread count, on every
+// instruction set: threads take whole blocks of tiles, or share each block's steps, and neither
+// changes a tile's arithmetic. The shapes have enough tiles for blocks per thread at 2 threads
+// (pad 0 to 2, sizes off the tile size, one image, channel counts off the lane width).
+TEST(conv2d_winograd_same_bits_for_every_thread_count) {
+  AlgoScope algo(ConvAlgo::kWinograd);
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved_threads = pool.num_threads();
+  const convnet::Isa saved_isa = convnet::active_kernel_config().isa;
+  const Conv2dShape shapes[] = {shape3x3(6, 63, 29, 31, 65, 1), shape3x3(3, 64, 50, 45, 64, 2),
+                                shape3x3(12, 61, 26, 27, 64, 0), shape3x3(1, 64, 90, 70, 64, 1)};
+  uint32_t seed = 950;
+  for (convnet::Isa isa : convnet::available_isas()) {
+    convnet::set_active_isa(isa);
+    for (const Conv2dShape& s : shapes) {
+      const std::string what = convnet_test::describe(s);
+      const int64_t x_size = s.batch * s.in_channels * s.in_height * s.in_width;
+      const int64_t y_size = s.batch * s.out_channels * s.out_height * s.out_width;
+      const std::vector<float> x = random_vector(x_size, seed += 4);
+      const std::vector<float> w = random_vector(s.out_channels * s.in_channels * 9, seed + 1);
+      const std::vector<float> bias = random_vector(s.out_channels, seed + 2);
+      const std::vector<float> dy = random_vector(y_size, seed + 3);
+      std::vector<float> y1, dx1;
+      for (int threads : {1, 2, 3}) {
+        pool.set_num_threads(threads);
+        std::vector<float> y(y_size, 7.0f), dx(x_size, 7.0f);
+        convnet::conv2d_forward(s, x.data(), w.data(), bias.data(), y.data());
+        convnet::conv2d_backward_input(s, dy.data(), w.data(), dx.data());
+        if (threads == 1) {
+          y1 = y;
+          dx1 = dx;
+          continue;
+        }
+        const std::string at =
+            " " + what + " " + convnet::isa_name(isa) + ", " + std::to_string(threads) + " threads";
+        EXPECT_MSG(std::memcmp(y.data(), y1.data(), y.size() * sizeof(float)) == 0,
+                   "forward differs from 1 thread:" + at);
+        EXPECT_MSG(std::memcmp(dx.data(), dx1.data(), dx.size() * sizeof(float)) == 0,
+                   "backward input differs from 1 thread:" + at);
+      }
+    }
+  }
+  convnet::set_active_isa(saved_isa);
+  pool.set_num_threads(saved_threads);
+  // And right, on the shapes with most partial tiles.
+  pool.set_num_threads(2);
+  check_winograd(shapes[0], 990);
+  check_winograd(shapes[1], 994);
   pool.set_num_threads(saved_threads);
 }
 

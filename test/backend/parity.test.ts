@@ -316,6 +316,12 @@ function convParity(N: Kernels, use: () => void): void {
       g: conv2dGeometry('parity', [3, 32, 13, 13], [64, 32, 3, 3]),
     },
     {
+      // 384 tiles: at 2 threads each thread takes whole blocks (GEMM panels of 16 tiles,
+      // partial tiles at the right and bottom edges).
+      name: 'winograd, blocks per thread: 63 -> 65, 29x31 pad 1, batch 6',
+      g: conv2dGeometry('parity', [6, 63, 29, 31], [65, 63, 3, 3], { padding: 1 }),
+    },
+    {
       name: 'winograd weight gradient too: 128 -> 130, 6x5 pad 1, batch 2',
       g: conv2dGeometry('parity', [2, 128, 6, 5], [130, 128, 3, 3], { padding: 1 }),
     },
