@@ -65,8 +65,8 @@ void normalize_row_as(int64_t n, const float* x, float mean, float scale, float 
 }
 
 // y[off, off + n) = epilogue((x - mean) * scale + shift): one channel's row.
-void normalize_row(const BatchNormEpilogue& e, int64_t off, int64_t n, const float* x,
-                   float mean, float scale, float shift, float* y) {
+void normalize_row(const BatchNormEpilogue& e, int64_t off, int64_t n, const float* x, float mean,
+                   float scale, float shift, float* y) {
   const float* r = e.residual != nullptr ? e.residual + off : nullptr;
   if (r != nullptr) {
     if (e.relu) {
@@ -169,8 +169,8 @@ void batch_norm_training(const BiasShape& s, float eps, float momentum, const fl
   for_channel_blocks(s, [&](int64_t c0, int64_t c1) {
     ScratchArena::Scope scope;
     const int64_t nc = c1 - c0;
-    double* sum = reinterpret_cast<double*>(
-        ScratchArena::local().allocate(size_t(2 * nc) * sizeof(double)));
+    double* sum =
+        reinterpret_cast<double*>(ScratchArena::local().allocate(size_t(2 * nc) * sizeof(double)));
     double* ss = sum + nc;
     std::fill(sum, sum + 2 * nc, 0.0);
     for (int64_t o = 0; o < s.outer; ++o) {
@@ -182,8 +182,8 @@ void batch_norm_training(const BiasShape& s, float eps, float momentum, const fl
     // Two passes: E[x^2] - E[x]^2 loses everything to cancellation when |mean| >> std.
     for (int64_t o = 0; o < s.outer; ++o) {
       for (int64_t c = c0; c < c1; ++c) {
-        ss[c - c0] += sum_squared_deviations(x + (o * s.channels + c) * s.inner, s.inner,
-                                             float(sum[c - c0]));
+        ss[c - c0] +=
+            sum_squared_deviations(x + (o * s.channels + c) * s.inner, s.inner, float(sum[c - c0]));
       }
     }
     for (int64_t c = c0; c < c1; ++c) finish(c, sum[c - c0], ss[c - c0]);
@@ -301,8 +301,8 @@ void batch_norm_backward(const BiasShape& s, bool training, const float* x, cons
   for_channel_blocks(s, [&](int64_t c0, int64_t c1) {
     const int64_t nc = c1 - c0;
     ScratchArena::Scope scope;
-    double* sums = reinterpret_cast<double*>(
-        ScratchArena::local().allocate(size_t(2 * nc) * sizeof(double)));
+    double* sums =
+        reinterpret_cast<double*>(ScratchArena::local().allocate(size_t(2 * nc) * sizeof(double)));
     double* sum_dy = sums;
     double* dot = sums + nc;
     std::fill(sums, sums + 2 * nc, 0.0);

@@ -3,11 +3,7 @@
  * statistics per channel over its M = outer * inner values, in double precision, with the
  * two-pass variance (E[x^2] - E[x]^2 loses everything to cancellation when |mean| >> std).
  */
-import type {
-  BatchNormBackwardEpilogue,
-  BatchNormEpilogue,
-  ChannelGeometry,
-} from '../kernels.js';
+import type { BatchNormBackwardEpilogue, BatchNormEpilogue, ChannelGeometry } from '../kernels.js';
 import { requireLength } from './check.js';
 
 function checkEps(fn: string, eps: number): void {
