@@ -30,6 +30,10 @@
       "target_name": "convnet_core",
       "type": "static_library",
       "sources": ["<!@(node -p \"require('./native/sources.json').core.join(' ')\")"],
+      # sqrt without errno: the compiler then vectorizes loops that take square roots (Adam,
+      # batch norm); the results are the same correctly rounded values.
+      "cflags_cc": ["-fno-math-errno"],
+      "xcode_settings": {"OTHER_CPLUSPLUSFLAGS": ["-fno-math-errno"]},
       "dependencies": ["convnet_kernels_scalar"],
       "conditions": [
         ["target_arch=='x64'", {"dependencies": ["convnet_kernels_sse2", "convnet_kernels_avx2"]}],

@@ -170,7 +170,9 @@ export function backward(root: Tensor, gradient?: Float32Array, opts: BackwardOp
         refs.add(g);
       } else {
         let acc = prev.g;
-        if (!prev.owned) {
+        // A pooled array that nothing else refers to (a residual block's shortcut gradient, say)
+        // is added into as it is; anything else is copied first.
+        if (!prev.owned && !isSoleReference(prev.g, refs)) {
           acc = gradBuffer(prev.g.length);
           acc.set(prev.g);
           refs.add(acc);
@@ -232,6 +234,20 @@ function storeLeafGrad(t: Tensor, g: Float32Array, refs: GradRefs): void {
   }
   accumulateLeafGrad(t, g);
   refs.drop(g);
+}
+
+/**
+ * Whether g is a whole array from gradBuffer that only one pending gradient refers to: then no
+ * one else can see it (the pool hands it out again only once the engine lets go of it), and it
+ * may be changed in place.
+ */
+function isSoleReference(g: Float32Array, refs: GradRefs): boolean {
+  return (
+    g.byteOffset === 0 &&
+    g.byteLength === g.buffer.byteLength &&
+    refs.count(g) === 1 &&
+    pooledArrayOf(g.buffer) === g
+  );
 }
 
 /** Below this many elements a JS loop beats the native call's fixed cost. */

@@ -133,6 +133,29 @@ export interface RowsGeometry {
   cols: number;
 }
 
+/**
+ * What batchNormTraining applies to the normalized values before it stores them (ResNet's
+ * "batch norm, add the shortcut, ReLU" in one pass): y = relu(bn(x) + residual), residual
+ * optional (null), relu optional. Each step rounds to float32 as the separate add and relu
+ * kernels do, so y equals running them one by one.
+ */
+export interface BatchNormEpilogue {
+  /** Same length as x. */
+  residual: Float32Array | null;
+  relu: boolean;
+}
+
+/**
+ * batchNormBackward for that fused forward: dy is the gradient of its output y, and the ReLU's
+ * mask is read from y (reluOut; y > 0 exactly where the ReLU's input was > 0). The masked
+ * gradient is what reaches bn(x) and the residual; dresidual (may be null) receives it.
+ * reluOut null: no ReLU (dresidual = dy).
+ */
+export interface BatchNormBackwardEpilogue {
+  reluOut: Float32Array | null;
+  dresidual: Float32Array | null;
+}
+
 export interface Kernels {
   readonly name: 'native' | 'ts';
 
@@ -237,6 +260,7 @@ export interface Kernels {
     runningVar: Float32Array | null,
     eps: number,
     momentum: number,
+    epilogue?: BatchNormEpilogue,
   ): void;
   /** Evaluation: y = (x - runningMean) / sqrt(runningVar + eps) * gamma + beta. */
   batchNormInference(
@@ -268,6 +292,7 @@ export interface Kernels {
     dgamma: Float32Array | null,
     dbeta: Float32Array | null,
     training: boolean,
+    epilogue?: BatchNormBackwardEpilogue,
   ): void;
 
   /** y[r] = mean of row r of x [rows, cols] (global average pooling: rows = N*C, cols = H*W >= 1). */

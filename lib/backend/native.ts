@@ -81,6 +81,8 @@ interface Addon {
     runningVar: F32 | null,
     eps: number,
     momentum: number,
+    residual: F32 | null,
+    relu: boolean,
   ): void;
   batchNormInference(
     g: Geo,
@@ -103,6 +105,8 @@ interface Addon {
     dgamma: F32 | null,
     dbeta: F32 | null,
     training: boolean,
+    reluOut: F32 | null,
+    dresidual: F32 | null,
   ): void;
   globalAvgPool(g: Geo, x: F32, y: F32): void;
   globalAvgPoolBackward(g: Geo, dy: F32, dx: F32): void;
@@ -364,6 +368,7 @@ function wrapKernels(a: Addon): Kernels {
       runningVar,
       eps,
       momentum,
+      epilogue,
     ) =>
       a.batchNormTraining(
         channelRecord('batchNormTraining', g),
@@ -377,6 +382,8 @@ function wrapKernels(a: Addon): Kernels {
         runningVar,
         eps,
         momentum,
+        epilogue?.residual ?? null,
+        epilogue?.relu ?? false,
       ),
     batchNormInference: (g, x, gamma, beta, runningMean, runningVar, y, eps) =>
       a.batchNormInference(
@@ -389,7 +396,7 @@ function wrapKernels(a: Addon): Kernels {
         y,
         eps,
       ),
-    batchNormBackward: (g, x, dy, mean, invStd, gamma, dx, dgamma, dbeta, training) =>
+    batchNormBackward: (g, x, dy, mean, invStd, gamma, dx, dgamma, dbeta, training, epilogue) =>
       a.batchNormBackward(
         channelRecord('batchNormBackward', g),
         x,
@@ -401,6 +408,8 @@ function wrapKernels(a: Addon): Kernels {
         dgamma,
         dbeta,
         training,
+        epilogue?.reluOut ?? null,
+        epilogue?.dresidual ?? null,
       ),
     globalAvgPool: (g, x, y) => a.globalAvgPool(rowsRecord('globalAvgPool', g), x, y),
     globalAvgPoolBackward: (g, dy, dx) =>

@@ -18,6 +18,7 @@ import { Sequential } from '../nn/container.js';
 import { Conv2d } from '../nn/conv.js';
 import { Module } from '../nn/module.js';
 import { BatchNorm2d } from '../nn/normalization.js';
+import { canFuseBatchNormRelu, fusedBatchNormRelu } from '../nn/training-fusion.js';
 import { formatShape, Tensor, zeros } from '../tensor.js';
 import { checkOptions, oneOf, positiveInt } from './options.js';
 
@@ -89,6 +90,28 @@ function conv3x3(inC: number, outC: number, stride = 1, groups = 1): Conv2d {
 
 function conv1x1(inC: number, outC: number, stride = 1): Conv2d {
   return new Conv2d(inC, outC, 1, { stride, bias: false });
+}
+
+/**
+ * relu(bn(x) + shortcut()) (shortcut null: relu(bn(x))), the tail of every post-activation
+ * block: one fused op when nothing can observe the values in between (fusedBatchNormRelu), else
+ * the layers one by one, in that order.
+ */
+export function bnRelu(
+  bn: BatchNorm2d,
+  relu: ReLU,
+  x: Tensor,
+  shortcut: (() => Tensor) | null,
+): Tensor {
+  if (!canFuseBatchNormRelu(bn, relu)) {
+    const y = bn.call(x);
+    return relu.call(shortcut === null ? y : add(y, shortcut()));
+  }
+  const residual = shortcut === null ? null : shortcut();
+  const fused = fusedBatchNormRelu(bn, relu, x, residual);
+  if (fused !== null) return fused;
+  const y = bn.call(x);
+  return relu.call(residual === null ? y : add(y, residual));
 }
 
 /**
@@ -191,6 +214,11 @@ export abstract class ResidualBlock extends Module {
   protected shortcutOf(x: Tensor): Tensor {
     return this.downsample === null ? x : (this.downsample.call as (t: Tensor) => Tensor)(x);
   }
+
+  /** The shortcut of x, to be computed when the block adds it; null for a plain block. */
+  protected shortcutFn(x: Tensor): (() => Tensor) | null {
+    return this.residual ? () => this.shortcutOf(x) : null;
+  }
 }
 
 /** ResNet-18/34's block: two 3x3 convolutions (torchvision's BasicBlock, expansion 1). */
@@ -221,10 +249,8 @@ export class BasicBlock extends ResidualBlock {
 
   forward(x: Tensor): Tensor {
     checkBlockInput(this, x);
-    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
-    out = this.bn2.call(this.conv2.call(out));
-    if (this.residual) out = add(out, this.shortcutOf(x));
-    return this.relu.call(out);
+    const out = bnRelu(this.bn1, this.relu, this.conv1.call(x), null);
+    return bnRelu(this.bn2, this.relu, this.conv2.call(out), this.shortcutFn(x));
   }
 
   override extraRepr(): string {
@@ -273,11 +299,9 @@ export class Bottleneck extends ResidualBlock {
 
   forward(x: Tensor): Tensor {
     checkBlockInput(this, x);
-    let out = this.relu.call(this.bn1.call(this.conv1.call(x)));
-    out = this.relu.call(this.bn2.call(this.conv2.call(out)));
-    out = this.bn3.call(this.conv3.call(out));
-    if (this.residual) out = add(out, this.shortcutOf(x));
-    return this.relu.call(out);
+    let out = bnRelu(this.bn1, this.relu, this.conv1.call(x), null);
+    out = bnRelu(this.bn2, this.relu, this.conv2.call(out), null);
+    return bnRelu(this.bn3, this.relu, this.conv3.call(out), this.shortcutFn(x));
   }
 
   override extraRepr(): string {

@@ -15,7 +15,7 @@ import { GlobalAvgPool2d, MaxPool2d } from '../nn/pooling.js';
 import { formatShape, Tensor } from '../tensor.js';
 import { ArchTally, type ArchStats } from './arch-stats.js';
 import { initConvNetWeights } from './init-weights.js';
-import { BasicBlock, Bottleneck, bottleneckWidth, ResidualBlock } from './resnet-blocks.js';
+import { BasicBlock, bnRelu, Bottleneck, bottleneckWidth, ResidualBlock } from './resnet-blocks.js';
 import { checkOptions, oneOf, positiveInt } from './options.js';
 
 export type Stem = 'imagenet' | 'cifar';
@@ -166,7 +166,7 @@ export class ResNet extends Module {
         `ResNet: expected 4-D NCHW input with ${this.config.inChannels} channels, got shape ${formatShape(x.shape)}`,
       );
     }
-    let y = this.relu.call(this.bn1.call(this.conv1.call(x)));
+    let y = bnRelu(this.bn1, this.relu, this.conv1.call(x), null);
     if (this.maxpool !== null) y = this.maxpool.call(y);
     y = this.layer4.call(this.layer3.call(this.layer2.call(this.layer1.call(y))));
     return this.fc.call(this.avgpool.call(y));

@@ -1,5 +1,5 @@
 /** Batch normalization layers: BatchNorm1d and BatchNorm2d. */
-import { batchNorm } from '../functional/normalization.js';
+import { batchNorm, batchNormRelu, type BatchNormOptions } from '../functional/normalization.js';
 import { formatShape, full, Tensor, zeros } from '../tensor.js';
 import { Module } from './module.js';
 import { boolOption, checkOptions, positiveInt } from './options.js';
@@ -69,6 +69,30 @@ abstract class BatchNorm extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    const a = this.prepare(x);
+    return batchNorm(x, a.runningMean, a.runningVar, this.weight, this.bias, a.opts);
+  }
+
+  /**
+   * relu(forward(x) + residual) (residual may be null) as one op, functional.batchNormRelu, with
+   * the same bookkeeping (batch count, running statistics). For the blocks that own this layer,
+   * when nothing can observe its output (see fusedBatchNormRelu).
+   * @internal
+   */
+  forwardRelu(x: Tensor, residual: Tensor | null): Tensor {
+    const a = this.prepare(x);
+    return batchNormRelu(x, a.runningMean, a.runningVar, this.weight, this.bias, {
+      ...a.opts,
+      residual,
+    });
+  }
+
+  /** Checks x, counts the batch, and picks the statistics forward normalizes with. */
+  private prepare(x: Tensor): {
+    runningMean: Tensor | null;
+    runningVar: Tensor | null;
+    opts: BatchNormOptions;
+  } {
     this.checkInput(x);
     let factor = this.momentum ?? 0;
     if (this.training && this.num_batches_tracked !== null) {
@@ -78,18 +102,11 @@ abstract class BatchNorm extends Module {
     }
     const useBatchStats = this.training || this.running_mean === null;
     const track = !this.training || this.trackRunningStats;
-    return batchNorm(
-      x,
-      track ? this.running_mean : null,
-      track ? this.running_var : null,
-      this.weight,
-      this.bias,
-      {
-        training: useBatchStats,
-        momentum: factor,
-        eps: this.eps,
-      },
-    );
+    return {
+      runningMean: track ? this.running_mean : null,
+      runningVar: track ? this.running_var : null,
+      opts: { training: useBatchStats, momentum: factor, eps: this.eps },
+    };
   }
 
   override extraRepr(): string {

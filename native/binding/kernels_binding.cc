@@ -590,8 +590,15 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
     expect_channels(env, inv_std, s, fn, "invStd");
     expect_channels(env, running_mean, s, fn, "runningMean");
     expect_channels(env, running_var, s, fn, "runningVar");
+    BatchNormEpilogue epilogue;
+    const Span<float> residual = float32_arg(info, 11, fn, "residual", true);
+    if (residual.data != nullptr) {
+      expect_length(env, residual, channel_total(s), fn, "residual", kChannelFormula);
+    }
+    epilogue.residual = residual.data;
+    epilogue.relu = boolean_arg(info, 12, fn, "relu");
     batch_norm_training(s, eps, float(momentum), x.data, gamma.data, beta.data, y.data, mean.data,
-                        inv_std.data, running_mean.data, running_var.data);
+                        inv_std.data, running_mean.data, running_var.data, epilogue);
     return env.Undefined();
   });
 }
@@ -642,8 +649,19 @@ Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
     if (dx.data != nullptr) expect_length(env, dx, channel_total(s), fn, "dx", kChannelFormula);
     expect_channels(env, dgamma, s, fn, "dgamma");
     expect_channels(env, dbeta, s, fn, "dbeta");
+    const Span<float> relu_out = float32_arg(info, 10, fn, "reluOut", true);
+    const Span<float> dresidual = float32_arg(info, 11, fn, "dresidual", true);
+    if (relu_out.data != nullptr) {
+      expect_length(env, relu_out, channel_total(s), fn, "reluOut", kChannelFormula);
+    }
+    if (dresidual.data != nullptr) {
+      expect_length(env, dresidual, channel_total(s), fn, "dresidual", kChannelFormula);
+    }
+    BatchNormBackwardEpilogue epilogue;
+    epilogue.relu_out = relu_out.data;
+    epilogue.dresidual = dresidual.data;
     batch_norm_backward(s, training, x.data, dy.data, mean.data, inv_std.data, gamma.data, dx.data,
-                        dgamma.data, dbeta.data);
+                        dgamma.data, dbeta.data, epilogue);
     return env.Undefined();
   });
 }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "../core/activation.h"
 #include "../core/batch_norm.h"
 #include "../core/elementwise.h"
 #include "../core/pool2d.h"
@@ -132,6 +133,82 @@ TEST(batch_norm_matches_reference_1_to_3_threads) {
     check_shape({7, 4, 1}, 1010);
     check_shape({3, 1000, 50}, 1020);  // NCHW path, split over threads
     check_shape({64, 2000, 1}, 1030);  // [N, C] path, split over threads
+  }
+  pool.set_num_threads(saved);
+}
+
+namespace {
+
+// The fused epilogue (+ residual, ReLU) and its backward give exactly what the separate kernels
+// give: batch norm, add, relu; relu_backward, then batch norm's backward on the masked gradient.
+void check_fused_matches_separate(const convnet::BiasShape& s, uint32_t seed) {
+  const int64_t n = s.outer * s.channels * s.inner;
+  std::vector<float> x = random_vector(n, seed, -2.0f, 3.0f);
+  const std::vector<float> r = random_vector(n, seed + 1, -1.0f, 1.0f);
+  const std::vector<float> gamma = random_vector(s.channels, seed + 2, 0.5f, 1.5f);
+  const std::vector<float> beta = random_vector(s.channels, seed + 3);
+  const std::vector<float> dy = random_vector(n, seed + 4);
+  for (int64_t i = 0; i < n; i += 7) x[i] = 0.0f;  // ties in every channel
+  const std::string where = "fused shape " + std::to_string(s.outer) + "x" +
+                            std::to_string(s.channels) + "x" + std::to_string(s.inner) + ": ";
+  for (const bool with_residual : {false, true}) {
+    std::vector<float> mean(s.channels), inv_std(s.channels), rm(s.channels, 0.5f),
+        rv(s.channels, 2.0f);
+    std::vector<float> bn(n), sum(n), y(n);
+    convnet::batch_norm_training(s, 1e-5f, 0.1f, x.data(), gamma.data(), beta.data(), bn.data(),
+                                 mean.data(), inv_std.data(), rm.data(), rv.data());
+    const float* pre = bn.data();
+    if (with_residual) {
+      convnet::add(n, bn.data(), r.data(), sum.data());
+      pre = sum.data();
+    }
+    convnet::relu(n, pre, y.data());
+    std::vector<float> g(n), dx(n), dg(s.channels), db(s.channels);
+    convnet::relu_backward(n, pre, dy.data(), g.data());
+    convnet::batch_norm_backward(s, true, x.data(), g.data(), mean.data(), inv_std.data(),
+                                 gamma.data(), dx.data(), dg.data(), db.data());
+
+    std::vector<float> fmean(s.channels), finv(s.channels), frm(s.channels, 0.5f),
+        frv(s.channels, 2.0f), fy(n);
+    convnet::BatchNormEpilogue e;
+    e.residual = with_residual ? r.data() : nullptr;
+    e.relu = true;
+    convnet::batch_norm_training(s, 1e-5f, 0.1f, x.data(), gamma.data(), beta.data(), fy.data(),
+                                 fmean.data(), finv.data(), frm.data(), frv.data(), e);
+    const std::string w = where + (with_residual ? "residual: " : "no residual: ");
+    EXPECT_MSG(fy == y, w + "y");
+    EXPECT_MSG(fmean == mean && finv == inv_std, w + "statistics");
+    EXPECT_MSG(frm == rm && frv == rv, w + "running statistics");
+    std::vector<float> fdx(n), fdg(s.channels), fdb(s.channels), fdr(n);
+    convnet::BatchNormBackwardEpilogue be;
+    be.relu_out = fy.data();
+    be.dresidual = with_residual ? fdr.data() : nullptr;
+    convnet::batch_norm_backward(s, true, x.data(), dy.data(), fmean.data(), finv.data(),
+                                 gamma.data(), fdx.data(), fdg.data(), fdb.data(), be);
+    EXPECT_MSG(fdx == dx, w + "dx");
+    EXPECT_MSG(fdg == dg && fdb == db, w + "dgamma, dbeta");
+    if (with_residual) EXPECT_MSG(fdr == g, w + "dresidual");
+    // Only the residual's gradient (no dx, no parameter gradients): dresidual still written.
+    std::vector<float> only(n, -7.0f);
+    be.dresidual = only.data();
+    convnet::batch_norm_backward(s, false, x.data(), dy.data(), fmean.data(), finv.data(),
+                                 gamma.data(), nullptr, nullptr, nullptr, be);
+    EXPECT_MSG(only == g, w + "dresidual alone");
+  }
+}
+
+}  // namespace
+
+TEST(batch_norm_fused_epilogue_matches_separate_kernels_1_to_3_threads) {
+  convnet::ThreadPool& pool = convnet::ThreadPool::global();
+  const int saved = pool.num_threads();
+  for (int threads = 1; threads <= 3; ++threads) {
+    pool.set_num_threads(threads);
+    check_fused_matches_separate({2, 3, 5}, 2000);
+    check_fused_matches_separate({7, 4, 1}, 2010);      // [N, C] path
+    check_fused_matches_separate({3, 1000, 50}, 2020);  // blocks of channels, split over threads
+    check_fused_matches_separate({1, 37, 1031}, 2030);  // batch 1, rows longer than a block
+    check_fused_matches_separate({64, 2000, 1}, 2040);  // [N, C] path, split over threads
   }
   pool.set_num_threads(saved);
 }

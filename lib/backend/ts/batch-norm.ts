@@ -3,7 +3,7 @@
  * statistics per channel over its M = outer * inner values, in double precision, with the
  * two-pass variance (E[x^2] - E[x]^2 loses everything to cancellation when |mean| >> std).
  */
-import type { ChannelGeometry } from '../kernels.js';
+import type { BatchNormBackwardEpilogue, BatchNormEpilogue, ChannelGeometry } from '../kernels.js';
 import { requireLength } from './check.js';
 
 function checkEps(fn: string, eps: number): void {
@@ -29,6 +29,7 @@ export function batchNormTraining(
   runningVar: Float32Array | null,
   eps: number,
   momentum: number,
+  epilogue?: BatchNormEpilogue,
 ): void {
   const fn = 'batchNormTraining';
   const { outer, channels: C, inner } = g;
@@ -55,6 +56,12 @@ export function batchNormTraining(
     throw new TypeError(
       `${fn}: runningVar must be a Float32Array when runningMean is given (both or neither), got null`,
     );
+  }
+  const residual = epilogue?.residual ?? null;
+  const relu = epilogue?.relu ?? false;
+  if (residual !== null) requireLength(fn, 'residual', residual, total);
+  if (typeof relu !== 'boolean') {
+    throw new TypeError(`${fn}: epilogue.relu must be a boolean, got ${typeof relu}`);
   }
   const M = outer * inner;
   if (C > 0 && M < 1) {
@@ -86,7 +93,17 @@ export function batchNormTraining(
     const shift = beta === null ? 0 : beta[c];
     for (let o = 0; o < outer; o++) {
       const start = (o * C + c) * inner;
-      for (let i = start; i < start + inner; i++) y[i] = (x[i] - mu) * scale + shift;
+      if (residual === null && !relu) {
+        for (let i = start; i < start + inner; i++) y[i] = (x[i] - mu) * scale + shift;
+        continue;
+      }
+      // Rounded to float32 after each step, as the separate add and relu kernels store them.
+      for (let i = start; i < start + inner; i++) {
+        let v = Math.fround((x[i] - mu) * scale + shift);
+        if (residual !== null) v = Math.fround(v + residual[i]);
+        // relu's rule (lib/backend/ts/elementwise.ts): NaN kept, everything not above 0 is 0.
+        y[i] = relu && !(v > 0) && v === v ? 0 : v;
+      }
     }
   }
 }
@@ -133,6 +150,7 @@ export function batchNormBackward(
   dgamma: Float32Array | null,
   dbeta: Float32Array | null,
   training: boolean,
+  epilogue?: BatchNormBackwardEpilogue,
 ): void {
   const fn = 'batchNormBackward';
   const { outer, channels: C, inner } = g;
@@ -147,6 +165,26 @@ export function batchNormBackward(
   requireChannels(fn, 'dbeta', dbeta, C);
   if (typeof training !== 'boolean') {
     throw new TypeError(`${fn}: training must be a boolean, got ${typeof training}`);
+  }
+  const reluOut = epilogue?.reluOut ?? null;
+  const dresidual = epilogue?.dresidual ?? null;
+  if (reluOut !== null) requireLength(fn, 'reluOut', reluOut, total);
+  if (dresidual !== null) requireLength(fn, 'dresidual', dresidual, total);
+  if (reluOut !== null || dresidual !== null) {
+    // The gradient reaching bn(x) (and the residual): dy masked as reluBackward masks it.
+    const masked = dresidual ?? new Float32Array(total);
+    for (let i = 0; i < total; i++) {
+      const gi = dy[i];
+      if (reluOut === null) {
+        masked[i] = gi;
+        continue;
+      }
+      // reluBackward's rule (lib/backend/ts/elementwise.ts), branch-free with the same zeros.
+      const v = reluOut[i];
+      const r = gi * +(v > 0) + 0;
+      masked[i] = r === r ? r : v > 0 ? gi : 0;
+    }
+    dy = masked;
   }
   const M = outer * inner;
   for (let c = 0; c < C; c++) {
