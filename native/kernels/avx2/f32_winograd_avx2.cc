@@ -7,45 +7,10 @@
 
 #include <immintrin.h>
 
+#include "avx2_inline.h"
+
 namespace convnet {
 namespace {
-
-// r[j][l] = r[l][j] for an 8x8 block.
-inline void transpose8(__m256 r[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
-// B^T d on six vectors (the same map as conv2d_winograd.cc's F4x4::input).
-inline void input_1d(const __m256 d[6], __m256 o[6]) {
-  const __m256 four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f);
-  const __m256 two = _mm256_set1_ps(2.0f);
-  o[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
-  o[1] = _mm256_fnmadd_ps(four, _mm256_add_ps(d[1], d[2]), _mm256_add_ps(d[3], d[4]));
-  o[2] = _mm256_fmadd_ps(four, _mm256_sub_ps(d[1], d[2]), _mm256_sub_ps(d[4], d[3]));
-  const __m256 d31 = _mm256_sub_ps(d[3], d[1]), d42 = _mm256_sub_ps(d[4], d[2]);
-  o[3] = _mm256_fmadd_ps(two, d31, d42);
-  o[4] = _mm256_fnmadd_ps(two, d31, d42);
-  o[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
-}
 
 // A^T m on six vectors, giving four.
 inline void output_1d(const __m256 m[6], __m256 o[4]) {
@@ -57,28 +22,13 @@ inline void output_1d(const __m256 m[6], __m256 o[4]) {
   o[3] = _mm256_add_ps(_mm256_fmadd_ps(_mm256_set1_ps(8.0f), e, b), m[5]);
 }
 
-// G g on three vectors, giving six (conv2d_winograd.cc's F4x4::weight).
-inline void weight_1d(__m256 g0, __m256 g1, __m256 g2, __m256 u[6]) {
-  const __m256 even = _mm256_add_ps(g0, g2);
-  const __m256 sixth = _mm256_set1_ps(1.0f / 6.0f);
-  const __m256 a = _mm256_fmadd_ps(_mm256_set1_ps(1.0f / 24.0f), g0,
-                                   _mm256_mul_ps(_mm256_set1_ps(1.0f / 6.0f), g2));
-  const __m256 b = _mm256_mul_ps(_mm256_set1_ps(1.0f / 12.0f), g1);
-  u[0] = _mm256_mul_ps(_mm256_set1_ps(0.25f), g0);
-  u[1] = _mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), sixth), _mm256_add_ps(even, g1));
-  u[2] = _mm256_mul_ps(_mm256_sub_ps(_mm256_setzero_ps(), sixth), _mm256_sub_ps(even, g1));
-  u[3] = _mm256_add_ps(a, b);
-  u[4] = _mm256_sub_ps(a, b);
-  u[5] = g2;
-}
-
 }  // namespace
 
 void f32_winograd_weight_3x3_avx2(const float* const* kernels, bool flip, float* u,
                                   int64_t u_stride, int lanes) {
   __m256 r[8];
   for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(kernels[l]);  // taps 0..7
-  transpose8(r);
+  avx2::transpose8x8(r);
   const __m256 last = _mm256_setr_ps(kernels[0][8], kernels[1][8], kernels[2][8], kernels[3][8],
                                      kernels[4][8], kernels[5][8], kernels[6][8], kernels[7][8]);
   __m256 g[9];
@@ -87,7 +37,7 @@ void f32_winograd_weight_3x3_avx2(const float* const* kernels, bool flip, float*
   __m256 t[18];  // t[i * 3 + j] = (G g)[i][j]
   for (int j = 0; j < 3; ++j) {
     __m256 o[6];
-    weight_1d(g[j], g[3 + j], g[6 + j], o);
+    avx2::winograd_weight_1d(g[j], g[3 + j], g[6 + j], o);
     for (int i = 0; i < 6; ++i) t[i * 3 + j] = o[i];
   }
   alignas(32) int32_t mask_bits[8];
@@ -95,7 +45,7 @@ void f32_winograd_weight_3x3_avx2(const float* const* kernels, bool flip, float*
   const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mask_bits));
   for (int i = 0; i < 6; ++i) {
     __m256 o[6];
-    weight_1d(t[i * 3], t[i * 3 + 1], t[i * 3 + 2], o);
+    avx2::winograd_weight_1d(t[i * 3], t[i * 3 + 1], t[i * 3 + 2], o);
     // A masked store costs several times a plain one.
     if (lanes == 8) {
       for (int j = 0; j < 6; ++j) _mm256_storeu_ps(u + (i * 6 + j) * u_stride, o[j]);
@@ -133,18 +83,18 @@ void f32_winograd_input_6x6_avx2(const WinogradWindows& w, float* out, int64_t o
         r[l] = _mm256_maskload_ps(w.origin[l] + i * w.ld, mask);
       }
     }
-    transpose8(r);
+    avx2::transpose8x8(r);
     for (int j = 0; j < 6; ++j) d[i * 6 + j] = r[j];
   }
   for (int j = 0; j < 6; ++j) {
     const __m256 col[6] = {d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]};
     __m256 o[6];
-    input_1d(col, o);
+    avx2::winograd_input_1d(col, o);
     for (int k = 0; k < 6; ++k) t[k * 6 + j] = o[k];
   }
   for (int k = 0; k < 6; ++k) {
     __m256 o[6];
-    input_1d(t + k * 6, o);
+    avx2::winograd_input_1d(t + k * 6, o);
     for (int j = 0; j < 6; ++j) _mm256_storeu_ps(out + (k * 6 + j) * out_stride, o[j]);
   }
 }
@@ -159,19 +109,19 @@ void f32_winograd_input_6x6_masked_avx2(const WinogradMaskedWindows& w, float* o
           _mm256_castsi256_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(w.mask[i][l])));
       r[l] = _mm256_and_ps(_mm256_loadu_ps(w.origin[l] + i * w.ld), mask);
     }
-    transpose8(r);
+    avx2::transpose8x8(r);
     for (int j = 0; j < 6; ++j) d[i * 6 + j] = r[j];
   }
   __m256 t[36];  // after the column pass: t[k * 6 + j] = (B^T d)[k][j]
   for (int j = 0; j < 6; ++j) {
     const __m256 col[6] = {d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]};
     __m256 o[6];
-    input_1d(col, o);
+    avx2::winograd_input_1d(col, o);
     for (int k = 0; k < 6; ++k) t[k * 6 + j] = o[k];
   }
   for (int k = 0; k < 6; ++k) {
     __m256 o[6];
-    input_1d(t + k * 6, o);
+    avx2::winograd_input_1d(t + k * 6, o);
     for (int j = 0; j < 6; ++j) _mm256_storeu_ps(out + (k * 6 + j) * out_stride, o[j]);
   }
 }

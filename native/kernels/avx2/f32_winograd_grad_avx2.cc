@@ -8,45 +8,10 @@
 
 #include <immintrin.h>
 
+#include "avx2_inline.h"
+
 namespace convnet {
 namespace {
-
-// r[j][l] = r[l][j] for an 8x8 block.
-inline void transpose8x8(__m256 r[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 s0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
-  const __m256 s6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
-  const __m256 s7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
-  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
-
-// B^T d on six vectors (conv2d_winograd.cc's F4x4::input).
-inline void input_1d(const __m256 d[6], __m256 o[6]) {
-  const __m256 four = _mm256_set1_ps(4.0f), five = _mm256_set1_ps(5.0f);
-  const __m256 two = _mm256_set1_ps(2.0f);
-  o[0] = _mm256_fmadd_ps(four, d[0], _mm256_fnmadd_ps(five, d[2], d[4]));
-  o[1] = _mm256_fnmadd_ps(four, _mm256_add_ps(d[1], d[2]), _mm256_add_ps(d[3], d[4]));
-  o[2] = _mm256_fmadd_ps(four, _mm256_sub_ps(d[1], d[2]), _mm256_sub_ps(d[4], d[3]));
-  const __m256 d31 = _mm256_sub_ps(d[3], d[1]), d42 = _mm256_sub_ps(d[4], d[2]);
-  o[3] = _mm256_fmadd_ps(two, d31, d42);
-  o[4] = _mm256_fnmadd_ps(two, d31, d42);
-  o[5] = _mm256_fmadd_ps(four, d[1], _mm256_fnmadd_ps(five, d[3], d[5]));
-}
 
 // A y on four vectors, giving six (F4x4::output_adjoint).
 inline void output_adjoint_1d(__m256 y0, __m256 y1, __m256 y2, __m256 y3, __m256 z[6]) {
@@ -151,20 +116,20 @@ void f32_winograd_grad_input_6x6_avx2(const WinogradChannelWindow* windows, int6
                        : _mm256_setzero_ps();
           }
         }
-        transpose8x8(r);
+        avx2::transpose8x8(r);
         for (int j = 0; j < 6; ++j) d[i * 6 + j] = r[j];
       }
       __m256 t[36];  // t[k * 6 + j] = (B^T d)[k][j]
       for (int j = 0; j < 6; ++j) {
         const __m256 col[6] = {d[j], d[6 + j], d[12 + j], d[18 + j], d[24 + j], d[30 + j]};
         __m256 o[6];
-        input_1d(col, o);
+        avx2::winograd_input_1d(col, o);
         for (int k = 0; k < 6; ++k) t[k * 6 + j] = o[k];
       }
       float* dst = v + tile * tile_stride + c0 / nr * panel + c0 % nr;
       for (int k = 0; k < 6; ++k) {
         __m256 o[6];
-        input_1d(t + k * 6, o);
+        avx2::winograd_input_1d(t + k * 6, o);
         for (int j = 0; j < 6; ++j) _mm256_storeu_ps(dst + (k * 6 + j) * e_stride, o[j]);
       }
     }
@@ -261,7 +226,7 @@ void f32_winograd_grad_weight_3x3_avx2(const float* u, int64_t u_stride, int lan
       }
     }
   }
-  transpose8x8(taps);  // taps[l]: taps 0..7 of lane l
+  avx2::transpose8x8(taps);  // taps[l]: taps 0..7 of lane l
   if (lanes == 8) {
     for (int l = 0; l < 8; ++l) {
       _mm256_storeu_ps(dw + l * 9, taps[l]);
