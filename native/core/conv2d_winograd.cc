@@ -974,6 +974,31 @@ bool use_winograd(const Conv2dShape& s, int64_t min_channels) {
 
 using Tile = F4x4;
 
+// y (or sink) = the Winograd convolution of x with the 3x3 kernels that ws describes: through
+// the wide path when their transformed weights are too large to share from cache, otherwise
+// with the weights transformed whole first.
+void convolve_with_weights(const Geometry& g, const float* x, const WeightSource& ws,
+                           const float* bias, float* y, const WinogradTileSink* sink) {
+  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
+  const KernelConfig& cfg = active_kernel_config();
+  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
+  if (use_wide_path(g, kE)) {
+    winograd_convolve_wide<Tile>(cfg, pg, g, x, ws, bias, y, sink);
+    return;
+  }
+  ScratchArena::Scope scope;
+  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
+  transform_weights<Tile>(pg, ws.w, ws.row_stride, ws.col_stride, ws.flip, u,
+                          transform_kernels(cfg).weight);
+  winograd_convolve<Tile>(cfg, pg, g, x, u, bias, y, sink);
+}
+
+// The forward pass's geometry of shape s.
+Geometry forward_geometry(const Conv2dShape& s) {
+  return make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
+                             s.out_height, s.out_width, s.pad_h, s.pad_w);
+}
+
 }  // namespace
 
 const char* conv_algo_name(ConvAlgo algo) {
@@ -1013,40 +1038,15 @@ bool conv2d_winograd_selected(const Conv2dShape& s) {
 bool conv2d_forward_winograd(const Conv2dShape& s, const float* x, const float* w,
                              const float* bias, float* y) {
   if (!conv2d_winograd_selected(s)) return false;
-  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
-  const Geometry g =
-      make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
-                          s.out_height, s.out_width, s.pad_h, s.pad_w);
-  const KernelConfig& cfg = active_kernel_config();
-  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
-  if (use_wide_path(g, kE)) {
-    winograd_convolve_wide<Tile>(cfg, pg, g, x, {w, g.in_c * 9, 9, false}, bias, y);
-    return true;
-  }
-  ScratchArena::Scope scope;
-  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
-  transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u, transform_kernels(cfg).weight);
-  winograd_convolve<Tile>(cfg, pg, g, x, u, bias, y);
+  convolve_with_weights(forward_geometry(s), x, {w, s.in_channels * 9, 9, false}, bias, y, nullptr);
   return true;
 }
 
 bool conv2d_forward_winograd_tiles(const Conv2dShape& s, const float* x, const float* w,
                                    const float* bias, const WinogradTileSink& sink) {
   if (!conv2d_winograd_selected(s)) return false;
-  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
-  const Geometry g =
-      make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
-                          s.out_height, s.out_width, s.pad_h, s.pad_w);
-  const KernelConfig& cfg = active_kernel_config();
-  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
-  if (use_wide_path(g, kE)) {
-    winograd_convolve_wide<Tile>(cfg, pg, g, x, {w, g.in_c * 9, 9, false}, bias, nullptr, &sink);
-    return true;
-  }
-  ScratchArena::Scope scope;
-  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
-  transform_weights<Tile>(pg, w, g.in_c * 9, 9, false, u, transform_kernels(cfg).weight);
-  winograd_convolve<Tile>(cfg, pg, g, x, u, bias, nullptr, &sink);
+  convolve_with_weights(forward_geometry(s), x, {w, s.in_channels * 9, 9, false}, bias, nullptr,
+                        &sink);
   return true;
 }
 
@@ -1057,20 +1057,10 @@ bool conv2d_backward_input_winograd(const Conv2dShape& s, const float* dy, const
   if (!use_winograd(s, kMinChannelsForward) || s.in_channels == 0 || s.out_channels == 0) {
     return false;
   }
-  constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
   const Geometry g =
       make_geometry<Tile>(s.batch, s.out_channels, s.out_height, s.out_width, s.in_channels,
                           s.in_height, s.in_width, 2 - s.pad_h, 2 - s.pad_w);
-  const KernelConfig& cfg = active_kernel_config();
-  const PackedGemm pg = packed_gemm(cfg, g.out_c, g.in_c);
-  if (use_wide_path(g, kE)) {
-    winograd_convolve_wide<Tile>(cfg, pg, g, dy, {w, 9, s.in_channels * 9, true}, nullptr, dx);
-    return true;
-  }
-  ScratchArena::Scope scope;
-  float* u = ScratchArena::local().allocate_floats(kE * pg.a_panels * pg.a_panel);
-  transform_weights<Tile>(pg, w, 9, s.in_channels * 9, true, u, transform_kernels(cfg).weight);
-  winograd_convolve<Tile>(cfg, pg, g, dy, u, nullptr, dx);
+  convolve_with_weights(g, dy, {w, 9, s.in_channels * 9, true}, nullptr, dx, nullptr);
   return true;
 }
 
@@ -1280,9 +1270,7 @@ bool conv2d_backward_weight_winograd(const Conv2dShape& s, const float* x, const
     return false;
   }
   constexpr int64_t kE = Tile::kAlpha * Tile::kAlpha;
-  const Geometry g =
-      make_geometry<Tile>(s.batch, s.in_channels, s.in_height, s.in_width, s.out_channels,
-                          s.out_height, s.out_width, s.pad_h, s.pad_w);
+  const Geometry g = forward_geometry(s);
   const KernelConfig& cfg = active_kernel_config();
   const TransformKernels kernels = transform_kernels(cfg);
   const WeightGradKernels grad_kernels = weight_grad_kernels(cfg);

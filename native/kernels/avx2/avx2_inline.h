@@ -63,6 +63,24 @@ inline void winograd_weight_1d(__m256 g0, __m256 g1, __m256 g2, __m256 u[6]) {
   u[5] = g2;
 }
 
+// The first half of G g G^T for eight 3x3 kernels, one per lane (k[l]: nine floats, rotated by
+// 180 degrees when flip is set): t[i * 3 + j] = (G g)[i][j].
+inline void winograd_weight_columns(const float* const k[8], bool flip, __m256 t[18]) {
+  __m256 r[8];
+  for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(k[l]);  // taps 0..7
+  transpose8x8(r);
+  const __m256 last =
+      _mm256_setr_ps(k[0][8], k[1][8], k[2][8], k[3][8], k[4][8], k[5][8], k[6][8], k[7][8]);
+  __m256 g[9];
+  for (int tap = 0; tap < 8; ++tap) g[flip ? 8 - tap : tap] = r[tap];
+  g[flip ? 0 : 8] = last;
+  for (int j = 0; j < 3; ++j) {
+    __m256 o[6];
+    winograd_weight_1d(g[j], g[3 + j], g[6 + j], o);
+    for (int i = 0; i < 6; ++i) t[i * 3 + j] = o[i];
+  }
+}
+
 }  // namespace avx2
 }  // namespace convnet
 

@@ -26,20 +26,8 @@ inline void output_1d(const __m256 m[6], __m256 o[4]) {
 
 void f32_winograd_weight_3x3_avx2(const float* const* kernels, bool flip, float* u,
                                   int64_t u_stride, int lanes) {
-  __m256 r[8];
-  for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(kernels[l]);  // taps 0..7
-  avx2::transpose8x8(r);
-  const __m256 last = _mm256_setr_ps(kernels[0][8], kernels[1][8], kernels[2][8], kernels[3][8],
-                                     kernels[4][8], kernels[5][8], kernels[6][8], kernels[7][8]);
-  __m256 g[9];
-  for (int k = 0; k < 8; ++k) g[flip ? 8 - k : k] = r[k];
-  g[flip ? 0 : 8] = last;
   __m256 t[18];  // t[i * 3 + j] = (G g)[i][j]
-  for (int j = 0; j < 3; ++j) {
-    __m256 o[6];
-    avx2::winograd_weight_1d(g[j], g[3 + j], g[6 + j], o);
-    for (int i = 0; i < 6; ++i) t[i * 3 + j] = o[i];
-  }
+  avx2::winograd_weight_columns(kernels, flip, t);
   alignas(32) int32_t mask_bits[8];
   for (int l = 0; l < 8; ++l) mask_bits[l] = l < lanes ? -1 : 0;
   const __m256i mask = _mm256_load_si256(reinterpret_cast<const __m256i*>(mask_bits));

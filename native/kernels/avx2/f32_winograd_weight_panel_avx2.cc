@@ -44,20 +44,8 @@ void f32_winograd_weight_panel_avx2(const float* w, int64_t row_stride, int64_t 
       _mm_prefetch(reinterpret_cast<const char*>(reinterpret_cast<uintptr_t>(k[l]) + ahead),
                    _MM_HINT_T0);
     }
-    __m256 r[8];
-    for (int l = 0; l < 8; ++l) r[l] = _mm256_loadu_ps(k[l]);  // taps 0..7
-    avx2::transpose8x8(r);
-    const __m256 last =
-        _mm256_setr_ps(k[0][8], k[1][8], k[2][8], k[3][8], k[4][8], k[5][8], k[6][8], k[7][8]);
-    __m256 g[9];
-    for (int t = 0; t < 8; ++t) g[flip ? 8 - t : t] = r[t];
-    g[flip ? 0 : 8] = last;
     __m256 t[18];  // t[i * 3 + j] = (G g)[i][j]
-    for (int j = 0; j < 3; ++j) {
-      __m256 o[6];
-      avx2::winograd_weight_1d(g[j], g[3 + j], g[6 + j], o);
-      for (int i = 0; i < 6; ++i) t[i * 3 + j] = o[i];
-    }
+    avx2::winograd_weight_columns(k, flip, t);
     float* dst = u + f0;
     if (count - f0 >= 8) {
       for (int i = 0; i < 6; ++i) {
